@@ -1,0 +1,180 @@
+"""A deterministic small model with Magicoder's exact architecture, scaled down.
+
+Magicoder-S-DS-6.7B is a LlamaForCausalLM with hidden 4096, 32 layers, 32 heads (no GQA),
+intermediate 11008, vocab 32256, rope_theta 100000 with linear RoPE scaling x4, 16384 positions,
+rms_norm_eps 1e-6 and an untied head.  The tiny model keeps every one of those choices except
+the widths and depth, so the export and the engine walk exactly the code path of the real model.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import sys
+import sysconfig
+from dataclasses import dataclass
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+# The DeepSeek-Coder special tokens (ids are read from the tokenizer, never assumed).
+BOS = "<｜begin▁of▁sentence｜>"
+EOS = "<｜end▁of▁sentence｜>"
+FIM_HOLE = "<｜fim▁hole｜>"
+FIM_BEGIN = "<｜fim▁begin｜>"
+FIM_END = "<｜fim▁end｜>"
+EOT = "<|EOT|>"
+ADDED_TOKENS = [BOS, EOS, FIM_HOLE, FIM_BEGIN, FIM_END, "<pad>", "<|User|>", "<|Assistant|>", EOT]
+SPECIAL_TOKENS = {BOS, EOS}  # only these two are "special" in DeepSeek's tokenizer
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")
+
+
+@dataclass(frozen=True)
+class TinySpec:
+    """Widths of the tiny model; everything else is Magicoder's."""
+
+    hidden_size: int = 256
+    num_layers: int = 4
+    num_heads: int = 8
+    intermediate_size: int = 688  # 11008 / 16, same ratio as Magicoder
+    seed: int = 1234
+    trained_vocab: int = 4096  # only for the locally trained tokenizer
+
+
+def magicoder_config_kwargs() -> dict:
+    """The LlamaConfig fields that make a model Magicoder-shaped (widths apart)."""
+    return dict(
+        architectures=["LlamaForCausalLM"],
+        hidden_act="silu",
+        max_position_embeddings=16384,
+        rms_norm_eps=1e-6,
+        rope_parameters={"rope_type": "linear", "factor": 4.0, "rope_theta": 100000.0},
+        tie_word_embeddings=False,
+        attention_bias=False,
+        mlp_bias=False,
+        initializer_range=0.02,
+    )
+
+
+def _stdlib_files(limit_bytes: int = 12_000_000) -> list[str]:
+    root = Path(sysconfig.get_paths()["stdlib"])
+    files, total = [], 0
+    for path in sorted(root.glob("*.py")) + sorted(root.glob("*/*.py")):
+        if "test" in path.parts or "site-packages" in path.parts:
+            continue
+        files.append(str(path))
+        total += path.stat().st_size
+        if total > limit_bytes:
+            break
+    return files
+
+
+def train_tokenizer(out_dir: Path, vocab_size: int) -> None:
+    """Train a byte-level BPE on the Python standard library with DeepSeek's added tokens.
+
+    Used only when the real DeepSeek-Coder tokenizer folder is not given; it has the same
+    special/added token strings, a BOS-adding post-processor and the same byte-level decoder.
+    """
+    from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, processors, trainers
+
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.Sequence(
+        [
+            pre_tokenizers.Split(Regex(r"[\r\n]"), behavior="isolated"),
+            pre_tokenizers.Digits(individual_digits=True),
+            pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True),
+        ]
+    )
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        special_tokens=[],
+        show_progress=False,
+    )
+    tok.train(_stdlib_files(), trainer)
+    from tokenizers import AddedToken
+
+    for text in ADDED_TOKENS:
+        tok.add_tokens([AddedToken(text, special=text in SPECIAL_TOKENS, normalized=False)])
+    bos_id = tok.token_to_id(BOS)
+    tok.post_processor = processors.TemplateProcessing(
+        single=f"{BOS} $A", pair=f"{BOS} $A {BOS} $B", special_tokens=[(BOS, bos_id)]
+    )
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tok.save(str(out_dir / "tokenizer.json"))
+    (out_dir / "tokenizer_config.json").write_text(
+        json.dumps(
+            {
+                "tokenizer_class": "PreTrainedTokenizerFast",
+                "bos_token": BOS,
+                "eos_token": EOS,
+                "pad_token": EOS,
+                "add_bos_token": True,
+                "add_eos_token": False,
+                "model_max_length": 16384,
+                "clean_up_tokenization_spaces": False,
+            },
+            indent=2,
+        )
+    )
+    (out_dir / "special_tokens_map.json").write_text(
+        json.dumps({"bos_token": BOS, "eos_token": EOS, "pad_token": EOS}, indent=2)
+    )
+
+
+def copy_tokenizer(src: Path, dst: Path) -> None:
+    """Copy a Hugging Face tokenizer folder (tokenizer.json is required)."""
+    if not (src / "tokenizer.json").is_file():
+        raise FileNotFoundError(f"{src} has no tokenizer.json (a Hugging Face fast-tokenizer folder is needed)")
+    dst.mkdir(parents=True, exist_ok=True)
+    for name in TOKENIZER_FILES:
+        if (src / name).is_file():
+            shutil.copyfile(src / name, dst / name)
+
+
+def _round_up(n: int, multiple: int) -> int:
+    return (n + multiple - 1) // multiple * multiple
+
+
+def build_tiny_hf_model(out_dir: Path, spec: TinySpec, tokenizer_dir: Path | None) -> Path:
+    """Write a Hugging Face model folder (config, safetensors, tokenizer) for the tiny model."""
+    import torch
+    from tokenizers import Tokenizer
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if tokenizer_dir is not None:
+        copy_tokenizer(tokenizer_dir, out_dir)
+    else:
+        log.info("no --tokenizer given: training a byte-level BPE on the Python standard library")
+        train_tokenizer(out_dir, spec.trained_vocab)
+    tok = Tokenizer.from_file(str(out_dir / "tokenizer.json"))
+    n_tokens = tok.get_vocab_size(with_added_tokens=True)
+    # Magicoder's embedding has 32256 rows for 32022 tokens: keep that padding rule (multiple of 128).
+    vocab = 32256 if n_tokens == 32022 else _round_up(n_tokens, 128)
+    config = LlamaConfig(
+        vocab_size=vocab,
+        hidden_size=spec.hidden_size,
+        intermediate_size=spec.intermediate_size,
+        num_hidden_layers=spec.num_layers,
+        num_attention_heads=spec.num_heads,
+        num_key_value_heads=spec.num_heads,
+        bos_token_id=tok.token_to_id(BOS),
+        eos_token_id=tok.token_to_id(EOS),
+        pad_token_id=None,
+        torch_dtype="float32",
+        **magicoder_config_kwargs(),
+    )
+    torch.manual_seed(spec.seed)
+    model = LlamaForCausalLM(config).eval()
+    model.save_pretrained(out_dir, safe_serialization=True)
+    return out_dir
+
+
+def stderr_stdout():
+    """The model builder prints to stdout; keep stdout clean for callers that use it as a protocol."""
+    import contextlib
+
+    return contextlib.redirect_stdout(sys.stderr)

@@ -1,0 +1,100 @@
+"""What the assistant does with a document, as pure functions (no LSP, no engine).
+
+Ask Magicoder:   plan_ask -> ask_prompt -> (engine) -> answer_to_code
+Inline:          inline_context -> inline_prompt -> (engine) -> inline_text
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from .comments import code_range_after_comment, find_instruction_comment
+from .postprocess import (
+    CLOSING_FENCE_STOP,
+    extract_code,
+    is_multiline_context,
+    leading_indent,
+    reindent,
+    trim_completion,
+)
+from .prompts import FimTokens, build_ask_prompt, build_fim_prompt
+
+TokenCounter = Callable[[str], int]
+ASK_STOPS = (CLOSING_FENCE_STOP,)
+
+
+@dataclass(frozen=True)
+class AskPlan:
+    """An Ask Magicoder request: the instruction and the whole lines of code it rewrites."""
+
+    request: str
+    start_line: int  # first line replaced (0-based)
+    end_line: int  # last line replaced, inclusive
+    code: str
+    indent: str
+
+
+def plan_ask(lines: list[str], start_line: int, end_line: int, language_id: str) -> AskPlan | None:
+    """The instruction comment above or atop the selection and the code lines below it."""
+    if not lines:
+        return None
+    start_line = max(0, min(start_line, len(lines) - 1))
+    end_line = max(start_line, min(end_line, len(lines) - 1))
+    comment = find_instruction_comment(lines, start_line, end_line, language_id)
+    if comment is None:
+        return None
+    code_range = code_range_after_comment(lines, start_line, end_line, comment)
+    if code_range is None:
+        return None
+    first, last = code_range
+    code_lines = lines[first : last + 1]
+    indent = next((leading_indent(line) for line in code_lines if line.strip()), "")
+    return AskPlan(comment.text, first, last, "\n".join(code_lines), indent)
+
+
+def ask_prompt(plan: AskPlan, template: str, language_id: str, request: str | None = None) -> str:
+    """Magicoder's template around the instruction, primed with the opening fence."""
+    return build_ask_prompt(template, request or plan.request, reindent(plan.code, ""), language_id)
+
+
+def answer_to_code(response: str, plan: AskPlan) -> str:
+    """The code of the answer, indented like the selection it replaces."""
+    return reindent(extract_code(response), plan.indent)
+
+
+@dataclass(frozen=True)
+class InlineContext:
+    prefix: str  # document text before the cursor
+    suffix: str  # document text after the cursor
+    line_prefix: str
+    line_suffix: str
+
+    @property
+    def multiline(self) -> bool:
+        return is_multiline_context(self.line_prefix, self.line_suffix)
+
+
+def inline_context(text: str, offset: int) -> InlineContext:
+    """Split the document at a character offset (clamped into the document)."""
+    offset = max(0, min(offset, len(text)))
+    prefix, suffix = text[:offset], text[offset:]
+    line_prefix = prefix[prefix.rfind("\n") + 1 :]
+    newline = suffix.find("\n")
+    line_suffix = suffix if newline < 0 else suffix[:newline]
+    return InlineContext(prefix, suffix, line_prefix, line_suffix.rstrip("\r"))
+
+
+def inline_prompt(ctx: InlineContext, fim: FimTokens, count_tokens: TokenCounter, budget: int) -> str:
+    """DeepSeek's fill-in-the-middle prompt, prefix and suffix cut to a token budget."""
+    return build_fim_prompt(ctx.prefix, ctx.suffix, fim, count_tokens, budget)
+
+
+def inline_text(completion: str, ctx: InlineContext) -> str:
+    """Clean the model's infill for ghost text ("" when nothing useful is left)."""
+    return trim_completion(completion, ctx.suffix, ctx.multiline)
+
+
+def utf16_len(text: str) -> int:
+    """Length in UTF-16 code units, the unit of LSP positions."""
+    return len(text.encode("utf-16-le")) // 2

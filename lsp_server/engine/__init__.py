@@ -1,0 +1,17 @@
+"""The inference engine: reads a model folder (manifest.json + ONNX graph + tokenizer), knows nothing of LSP."""
+
+from .engine import BUILD_HINT, Engine, ModelNotFoundError
+from .generate import CancelToken, GenerationResult
+from .manifest import Manifest, ManifestError
+from .session import EngineError
+
+__all__ = [
+    "BUILD_HINT",
+    "CancelToken",
+    "Engine",
+    "EngineError",
+    "GenerationResult",
+    "Manifest",
+    "ManifestError",
+    "ModelNotFoundError",
+]

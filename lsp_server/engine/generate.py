@@ -1,0 +1,134 @@
+"""The decode loop: prefill, then one token at a time until a stop condition."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .session import DecoderSession
+from .tokenizer import IncrementalDecoder, TextTokenizer
+
+FINISH_EOS = "eos"
+FINISH_STOP = "stop"
+FINISH_LENGTH = "length"
+FINISH_CANCELLED = "cancelled"
+
+
+class CancelToken:
+    """Checked once per decode step; cancelling stops the generation within one step."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def cancel(self) -> None:
+        self._event.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._event.is_set()
+
+
+@dataclass
+class GenerationResult:
+    text: str = ""
+    token_ids: list[int] = field(default_factory=list)
+    finish_reason: str = ""
+    prompt_tokens: int = 0
+    ttft_s: float = 0.0  # prompt in -> first token out
+    decode_s: float = 0.0  # time spent on the tokens after the first
+
+    @property
+    def decode_tokens_per_s(self) -> float:
+        steps = len(self.token_ids) - 1
+        return steps / self.decode_s if steps > 0 and self.decode_s > 0 else 0.0
+
+
+class StopMatcher:
+    """Cuts the text at the first stop string, matched across token boundaries.
+
+    While streaming, text that could still become the start of a stop string is held back.
+    """
+
+    def __init__(self, stop_strings: Sequence[str]):
+        self.stops = [s for s in stop_strings if s]
+
+    def find(self, text: str) -> int:
+        """Index of the earliest stop string in text, or -1."""
+        hits = [i for i in (text.find(s) for s in self.stops) if i >= 0]
+        return min(hits) if hits else -1
+
+    def safe_length(self, text: str) -> int:
+        """How much of text can be emitted now: all but a suffix that prefixes a stop string."""
+        hold = 0
+        for stop in self.stops:
+            for n in range(min(len(stop) - 1, len(text)), 0, -1):
+                if text.endswith(stop[:n]):
+                    hold = max(hold, n)
+                    break
+        return len(text) - hold
+
+
+def greedy(logits: np.ndarray) -> int:
+    # logits: [vocab]
+    return int(np.argmax(logits))
+
+
+def generate(
+    session: DecoderSession,
+    tokenizer: TextTokenizer,
+    prompt_ids: list[int],
+    max_new_tokens: int,
+    stop_ids: Sequence[int] = (),
+    stop_strings: Sequence[str] = (),
+    cancel: CancelToken | None = None,
+    result: GenerationResult | None = None,
+) -> Iterator[str]:
+    """Greedy generation; yields text pieces as they become final, fills ``result``."""
+    result = result if result is not None else GenerationResult()
+    result.prompt_tokens = len(prompt_ids)
+    stops = StopMatcher(stop_strings)
+    decoder = IncrementalDecoder(tokenizer)
+    cache = session.new_cache(len(prompt_ids) + max_new_tokens)
+    text, emitted = "", 0
+    start = time.perf_counter()
+    logits = session.forward(prompt_ids, cache)  # prefill
+    first_at = None
+    for step in range(max_new_tokens):
+        if cancel is not None and cancel.cancelled:
+            result.finish_reason = FINISH_CANCELLED
+            break
+        token = greedy(logits)
+        if first_at is None:
+            first_at = time.perf_counter()
+            result.ttft_s = first_at - start
+        if token in stop_ids:
+            result.finish_reason = FINISH_EOS
+            break
+        result.token_ids.append(token)
+        text += decoder.push(token)
+        cut = stops.find(text)
+        if cut >= 0:
+            text = text[:cut]
+            result.finish_reason = FINISH_STOP
+            break
+        safe = stops.safe_length(text)
+        if safe > emitted:
+            yield text[emitted:safe]
+            emitted = safe
+        if step + 1 < max_new_tokens:
+            logits = session.forward([token], cache)
+    else:
+        result.finish_reason = FINISH_LENGTH
+    if result.finish_reason != FINISH_STOP:
+        text += decoder.flush()
+        cut = stops.find(text)
+        text = text[:cut] if cut >= 0 else text
+    if first_at is not None:
+        result.decode_s = time.perf_counter() - first_at
+    result.text = text
+    if len(text) > emitted:
+        yield text[emitted:]
