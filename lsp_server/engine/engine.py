@@ -10,6 +10,7 @@ from pathlib import Path
 
 from . import manifest as manifest_mod
 from .generate import CancelToken, GenerationResult, generate
+from .prefix import PrefixCache
 from .session import DecoderSession, EngineError
 from .tokenizer import TextTokenizer
 
@@ -39,6 +40,7 @@ class Engine:
         self.folder = folder
         self.tokenizer = TextTokenizer(folder / self.manifest.tokenizer, add_bos=self.manifest.prompt.add_bos)
         self.session = DecoderSession(folder, self.manifest, threads)
+        self.cache = PrefixCache(self.session)
         self._lock = threading.Lock()
         self.load_s = time.perf_counter() - start
         log.info(
@@ -68,8 +70,12 @@ class Engine:
         stop_strings: Sequence[str] = (),
         cancel: CancelToken | None = None,
         result: GenerationResult | None = None,
+        reuse_prefix: bool = True,
     ) -> Iterator[str]:
-        """Generate from a prompt string (BOS added per the manifest); yields text pieces."""
+        """Generate from a prompt string (BOS added per the manifest); yields text pieces.
+
+        One generation at a time: a second caller waits for the first to finish or be cancelled.
+        """
         ids = self.tokenizer.encode(prompt)
         context = self.manifest.dims.context_length
         if len(ids) >= context:
@@ -77,7 +83,7 @@ class Engine:
         budget = max(0, min(max_new_tokens, context - len(ids)))
         with self._lock:
             yield from generate(
-                self.session,
+                self.cache,
                 self.tokenizer,
                 ids,
                 budget,
@@ -85,6 +91,7 @@ class Engine:
                 stop_strings=stop_strings,
                 cancel=cancel,
                 result=result,
+                reuse_prefix=reuse_prefix,
             )
 
     def complete(
@@ -93,8 +100,9 @@ class Engine:
         max_new_tokens: int,
         stop_strings: Sequence[str] = (),
         cancel: CancelToken | None = None,
+        reuse_prefix: bool = True,
     ) -> GenerationResult:
         result = GenerationResult()
-        for _ in self.stream(prompt, max_new_tokens, stop_strings, cancel, result):
+        for _ in self.stream(prompt, max_new_tokens, stop_strings, cancel, result, reuse_prefix):
             pass
         return result

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .session import DecoderSession
+from .prefix import PrefixCache
 from .tokenizer import IncrementalDecoder, TextTokenizer
 
 FINISH_EOS = "eos"
@@ -38,6 +38,7 @@ class GenerationResult:
     token_ids: list[int] = field(default_factory=list)
     finish_reason: str = ""
     prompt_tokens: int = 0
+    cached_tokens: int = 0  # prompt tokens whose KV came from the previous request
     ttft_s: float = 0.0  # prompt in -> first token out
     decode_s: float = 0.0  # time spent on the tokens after the first
 
@@ -78,7 +79,7 @@ def greedy(logits: np.ndarray) -> int:
 
 
 def generate(
-    session: DecoderSession,
+    cache: PrefixCache,
     tokenizer: TextTokenizer,
     prompt_ids: list[int],
     max_new_tokens: int,
@@ -86,16 +87,17 @@ def generate(
     stop_strings: Sequence[str] = (),
     cancel: CancelToken | None = None,
     result: GenerationResult | None = None,
+    reuse_prefix: bool = True,
 ) -> Iterator[str]:
     """Greedy generation; yields text pieces as they become final, fills ``result``."""
     result = result if result is not None else GenerationResult()
     result.prompt_tokens = len(prompt_ids)
     stops = StopMatcher(stop_strings)
     decoder = IncrementalDecoder(tokenizer)
-    cache = session.new_cache(len(prompt_ids) + max_new_tokens)
     text, emitted = "", 0
     start = time.perf_counter()
-    logits = session.forward(prompt_ids, cache)  # prefill
+    result.cached_tokens = cache.prepare(prompt_ids, max_new_tokens, reuse=reuse_prefix)
+    logits = cache.forward(prompt_ids[result.cached_tokens :])  # prefill what the cache lacks
     first_at = None
     for step in range(max_new_tokens):
         if cancel is not None and cancel.cancelled:
@@ -120,7 +122,7 @@ def generate(
             yield text[emitted:safe]
             emitted = safe
         if step + 1 < max_new_tokens:
-            logits = session.forward([token], cache)
+            logits = cache.forward([token])
     else:
         result.finish_reason = FINISH_LENGTH
     if result.finish_reason != FINISH_STOP:

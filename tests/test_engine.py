@@ -1,0 +1,147 @@
+"""The engine on the tiny model: stop conditions, streaming, cancellation, errors; the manifest contract."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from lsp_server.engine import CancelToken, Engine, EngineError, ModelNotFoundError
+from lsp_server.engine import manifest as manifest_mod
+from lsp_server.engine.generate import GenerationResult, StopMatcher
+from lsp_server.engine.tokenizer import IncrementalDecoder
+
+PROMPT = "def parse(line):\n"
+
+
+def test_stream_pieces_join_to_the_result_text(engine):
+    result = GenerationResult()
+    pieces = list(engine.stream(PROMPT, 24, result=result))
+    assert "".join(pieces) == result.text
+    assert result.text == engine.tokenizer.decode(result.token_ids)
+    assert result.finish_reason in {"length", "eos"}
+    assert result.prompt_tokens == len(engine.tokenizer.encode(PROMPT))
+    assert result.ttft_s > 0
+
+
+def test_max_new_tokens_is_respected(engine):
+    for n in (1, 5):
+        result = engine.complete(PROMPT, n)
+        assert len(result.token_ids) <= n
+        assert result.finish_reason in {"length", "eos"}
+
+
+def test_stop_string_cuts_across_token_boundaries(engine):
+    free = engine.complete(PROMPT, 40)
+    assert len(free.text) > 6, "the tiny model should say something"
+    # A stop string made of the tail of one token and the head of the next.
+    stop = free.text[3:7]
+    stopped = GenerationResult()
+    pieces = list(engine.stream(PROMPT, 40, stop_strings=[stop], result=stopped))
+    assert stopped.finish_reason == "stop"
+    assert stopped.text == free.text[: free.text.find(stop)]
+    assert "".join(pieces) == stopped.text  # nothing beyond the stop was ever streamed
+
+
+def test_cancel_stops_within_one_step(engine):
+    cancel = CancelToken()
+    result = GenerationResult()
+    stream = engine.stream(PROMPT, 200, cancel=cancel, result=result)
+    seen = 0
+    for _ in stream:
+        seen = len(result.token_ids)
+        cancel.cancel()
+    assert result.finish_reason == "cancelled"
+    assert len(result.token_ids) <= seen + 1
+    # The engine is free again at once.
+    assert engine.complete(PROMPT, 2).finish_reason in {"length", "eos"}
+
+
+def test_context_overflow_is_a_clear_error(engine):
+    long_prompt = "x = 1\n" * (engine.manifest.dims.context_length // 2)
+    with pytest.raises(EngineError, match="context"):
+        engine.complete(long_prompt, 8)
+
+
+def test_stop_matcher_holds_back_possible_stop_prefixes():
+    stops = StopMatcher(["\n```", "END"])
+    assert stops.find("code\n```\nmore") == 4
+    assert stops.find("no stop here") == -1
+    assert stops.safe_length("abc\n`") == 3
+    assert stops.safe_length("abc E") == 4
+    assert stops.safe_length("abc") == 3
+
+
+def test_incremental_decoder_never_emits_half_a_character(engine):
+    text = "s = '🐍 漢字 naïve — ok'\n"
+    ids = engine.tokenizer.encode(text, add_bos=False)
+    decoder = IncrementalDecoder(engine.tokenizer)
+    pieces = [decoder.push(i) for i in ids] + [decoder.flush()]
+    assert all("\ufffd" not in p for p in pieces)
+    assert "".join(pieces) == engine.tokenizer.decode(ids)
+
+
+def test_missing_model_folder_says_how_to_build_one(tmp_path: Path):
+    with pytest.raises(ModelNotFoundError, match="magicoder-export tiny"):
+        Engine(tmp_path / "nowhere")
+    with pytest.raises(ModelNotFoundError, match="no manifest.json"):
+        Engine(tmp_path)
+
+
+def test_manifest_round_trip(tiny_model: Path, tmp_path: Path):
+    manifest = manifest_mod.read(tiny_model)
+    data = manifest_mod.to_dict(manifest)
+    assert manifest_mod.from_dict(json.loads(json.dumps(data))) == manifest
+    for name in (manifest.graph, manifest.tokenizer):
+        (tmp_path / name).write_bytes(b"")
+    manifest_mod.write(manifest, tmp_path)
+    assert manifest_mod.read(tmp_path) == manifest
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"schema_version": manifest_mod.SCHEMA_VERSION + 1}, "upgrade magicoder-lsp"),
+        ({"schema_version": "1"}, "integer schema_version"),
+        ({"kv": {"layout": "paged"}}, "unknown kv.layout"),
+        ({"prompt": {"template": "no placeholder"}}, "placeholder"),
+        ({"dims": {"num_layers": 4}}, "invalid"),
+    ],
+)
+def test_manifest_errors_are_clear(tiny_model: Path, change: dict, message: str):
+    data = manifest_mod.to_dict(manifest_mod.read(tiny_model))
+    for key, value in change.items():
+        data[key] = {**data[key], **value} if isinstance(value, dict) and key != "dims" else value
+    with pytest.raises(manifest_mod.ManifestError, match=message):
+        manifest_mod.from_dict(data)
+
+
+def test_manifest_names_files_that_must_exist(tiny_model: Path, tmp_path: Path):
+    manifest_mod.write(manifest_mod.read(tiny_model), tmp_path)
+    with pytest.raises(manifest_mod.ManifestError, match="lacks model.onnx"):
+        manifest_mod.read(tmp_path)
+
+
+def test_prefix_reuse_gives_identical_output_and_prefills_only_the_edit(engine):
+    document = "import os\n\n\ndef walk(root):\n    for name in os.listdir(root):\n        print(name)\n" * 8
+    edited = document[:-20] + "X" + document[-20:]  # a one-character edit near the end
+    cold = engine.complete(edited, 24, reuse_prefix=False)
+    assert cold.cached_tokens == 0
+    engine.complete(document, 24)  # leaves the document's KV in the cache
+    warm = engine.complete(edited, 24)
+    assert warm.token_ids == cold.token_ids and warm.text == cold.text
+    assert warm.cached_tokens > 0.8 * warm.prompt_tokens
+    # A prompt that is a prefix of the cached sequence still gets its last token recomputed.
+    again = engine.complete(edited, 24)
+    assert again.cached_tokens == again.prompt_tokens - 1 and again.token_ids == cold.token_ids
+
+
+def test_prefix_cache_grows_and_keeps_the_shared_prefix(engine):
+    short = engine.complete("def a():\n", 4, reuse_prefix=False)
+    capacity = engine.cache.kv.capacity
+    longer_prompt = "def a():\n" + "    x = 1\n" * (capacity // 3)
+    grown = engine.complete(longer_prompt, 8)
+    assert engine.cache.kv.capacity > capacity and grown.cached_tokens > 0
+    assert grown.token_ids == engine.complete(longer_prompt, 8, reuse_prefix=False).token_ids
+    assert short.token_ids == engine.complete("def a():\n", 4).token_ids
