@@ -12,6 +12,7 @@ from lsp_server.engine.manifest import Manifest
 
 from .describe import describe
 from .genai_builder import build_onnx
+from .graph_edits import slice_last_position_logits
 from .parity import ParityError, check_parity
 from .tiny import copy_tokenizer
 
@@ -52,6 +53,7 @@ def export_folder(
     log.info("[convert] onnxruntime-genai model builder: %s %s", precision, target)
     build_onnx(hf_dir, stage, precision=precision, target=target, cache_dir=stage / ".builder-cache", fix_rope=fix_rope)
     shutil.rmtree(stage / ".builder-cache", ignore_errors=True)
+    slice_last_position_logits(stage / "model.onnx")
     # The builder re-saves the tokenizer through transformers; ship the original files instead.
     copy_tokenizer(hf_dir, stage)
     config = AutoConfig.from_pretrained(hf_dir)

@@ -140,3 +140,19 @@ def test_trained_tokenizer_export(tmp_path: Path):
     assert manifest.special_tokens.fim_hole == tok.token_to_id("<｜fim▁hole｜>")
     assert tok.encode("def f(): pass").ids[0] == manifest.special_tokens.bos
     assert json.loads((out / "parity.json").read_text())["passed"]
+
+
+def test_graph_projects_only_the_last_position(tiny_model: Path, engine):
+    """Prefill returns logits [batch, 1, vocab]: the LM head never sees the other positions."""
+    import numpy as np
+    import onnxruntime as ort
+
+    manifest = engine.manifest
+    session = ort.InferenceSession(str(tiny_model / manifest.graph), providers=["CPUExecutionProvider"])
+    d = manifest.dims
+    feeds = {"input_ids": np.ones((1, 7), np.int64), "attention_mask": np.ones((1, 7), np.int64)}
+    for layer in range(d.num_layers):
+        for name in (manifest.kv.past_key, manifest.kv.past_value):
+            feeds[name % layer] = np.zeros((1, d.num_kv_heads, 0, d.head_dim), np.float32)
+    logits = session.run([manifest.io.logits], feeds)[0]
+    assert logits.shape == (1, 1, d.vocab_size)
