@@ -4,9 +4,25 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass, field
+from typing import Any, Union
 
 from lsprotocol import types
 from pygls.lsp.client import LanguageClient
+
+
+def fix_code_action_union(converter: Any) -> None:
+    """Make a converter tell a CodeAction that carries a command from a bare Command.
+
+    lsprotocol 2025.0.0 structures any element of a codeAction result that has a "command" key
+    as a Command, so a CodeAction{title, kind, command, disabled} loses its kind and disabled
+    fields on the client side.  A Command's "command" is a string; a CodeAction's is an object.
+    """
+
+    def structure(obj: Any, _: type) -> types.Command | types.CodeAction:
+        kind = types.Command if isinstance(obj.get("command"), str) else types.CodeAction
+        return converter.structure(obj, kind)
+
+    converter.register_structure_hook(Union[types.Command, types.CodeAction], structure)
 
 
 def apply_text_edits(text: str, edits: list[types.TextEdit]) -> str:
@@ -50,6 +66,7 @@ class EditorSession:
 
 def make_session() -> EditorSession:
     client = LanguageClient("magicoder-demo", "0.1.0")
+    fix_code_action_union(client.protocol._converter)
     session = EditorSession(client)
 
     @client.feature(types.WORKSPACE_APPLY_EDIT)

@@ -35,22 +35,36 @@ class AskPlan:
     indent: str
 
 
+def _clamp_lines(lines: list[str], start_line: int, end_line: int) -> tuple[int, int]:
+    start_line = max(0, min(start_line, len(lines) - 1))
+    return start_line, max(start_line, min(end_line, len(lines) - 1))
+
+
+def _plan(lines: list[str], first: int, last: int, request: str) -> AskPlan:
+    code_lines = lines[first : last + 1]
+    indent = next((leading_indent(line) for line in code_lines if line.strip()), "")
+    return AskPlan(request, first, last, "\n".join(code_lines), indent)
+
+
 def plan_ask(lines: list[str], start_line: int, end_line: int, language_id: str) -> AskPlan | None:
     """The instruction comment above or atop the selection and the code lines below it."""
     if not lines:
         return None
-    start_line = max(0, min(start_line, len(lines) - 1))
-    end_line = max(start_line, min(end_line, len(lines) - 1))
+    start_line, end_line = _clamp_lines(lines, start_line, end_line)
     comment = find_instruction_comment(lines, start_line, end_line, language_id)
     if comment is None:
         return None
     code_range = code_range_after_comment(lines, start_line, end_line, comment)
     if code_range is None:
         return None
-    first, last = code_range
-    code_lines = lines[first : last + 1]
-    indent = next((leading_indent(line) for line in code_lines if line.strip()), "")
-    return AskPlan(comment.text, first, last, "\n".join(code_lines), indent)
+    return _plan(lines, *code_range, comment.text)
+
+
+def plan_selection(lines: list[str], start_line: int, end_line: int, request: str) -> AskPlan | None:
+    """A free-text request (no comment needed) about the selection's whole lines."""
+    if not lines:
+        return None
+    return _plan(lines, *_clamp_lines(lines, start_line, end_line), request)
 
 
 def ask_prompt(plan: AskPlan, template: str, language_id: str, request: str | None = None) -> str:

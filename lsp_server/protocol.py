@@ -14,7 +14,16 @@ from pygls.lsp.server import LanguageServer
 from pygls.workspace import TextDocument
 
 from . import __version__
-from .assist import ASK_STOPS, answer_to_code, ask_prompt, inline_context, inline_prompt, inline_text, plan_ask
+from .assist import (
+    ASK_STOPS,
+    answer_to_code,
+    ask_prompt,
+    inline_context,
+    inline_prompt,
+    inline_text,
+    plan_ask,
+    plan_selection,
+)
 from .engine import BUILD_HINT, CancelToken, Engine, EngineError, GenerationResult
 from .prompts import FimTokens
 from .settings import Settings, parse_settings
@@ -168,7 +177,7 @@ def code_action(ls: MagicoderServer, params: types.CodeActionParams) -> list[typ
         command=types.Command(title=title, command=ASK_COMMAND, arguments=[argument]),
     )
     if ls.slot.loading is None or (ls.slot.loading.done() and ls.slot.engine is None):
-        action.disabled = types.CodeActionDisabledType(reason=ls.slot.error or "the model is not loaded")
+        action.disabled = types.CodeActionDisabled(reason=ls.slot.error or "the model is not loaded")
     return [action]
 
 
@@ -198,8 +207,10 @@ async def ask(ls: MagicoderServer, *args: object) -> dict:
     check_position(lines, selection.end)
     start, end = selection_lines(selection)
     plan = plan_ask(lines, start, end, doc.language_id or "")
+    if plan is None and instruction:
+        plan = plan_selection(lines, start, end, instruction)
     if plan is None:
-        raise RequestFailed("no instruction comment above or at the top of the selection")
+        raise RequestFailed("no instruction comment above or at the top of the selection, and no instruction given")
     engine = await ls.engine()
     version = doc.version
     prompt = ask_prompt(plan, engine.manifest.prompt.template, doc.language_id or "", instruction)
