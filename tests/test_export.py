@@ -10,6 +10,7 @@ import torch
 from conftest import SHARED_TOKENIZER, needs_real_tokenizer, tokenizer_args
 
 from export.cli import main as export_main
+from export.parity import reference_greedy
 from lsp_server.engine import manifest as manifest_mod
 
 PROMPTS = [
@@ -22,23 +23,10 @@ PROMPTS = [
 NEW_TOKENS = 40
 
 
-def transformers_greedy(hf_model, ids: list[int], n: int) -> list[int]:
-    with torch.no_grad():
-        out = hf_model.generate(
-            torch.tensor([ids]),
-            attention_mask=torch.ones(1, len(ids), dtype=torch.long),
-            do_sample=False,
-            max_new_tokens=n,
-            eos_token_id=None,
-            pad_token_id=0,
-        )
-    return out[0, len(ids) :].tolist()
-
-
 @pytest.mark.parametrize("prompt", PROMPTS)
 def test_engine_greedy_tokens_equal_transformers_generate(engine, hf_model, prompt):
     result = engine.complete(prompt, NEW_TOKENS)
-    reference = transformers_greedy(hf_model, engine.tokenizer.encode(prompt), NEW_TOKENS)
+    reference, _ = reference_greedy(hf_model, engine.tokenizer.encode(prompt), NEW_TOKENS)
     n = len(result.token_ids)
     assert result.token_ids == reference[:n]
     if result.finish_reason == "eos":  # the engine stopped on a stop id that transformers emitted
