@@ -145,3 +145,34 @@ def test_prefix_cache_grows_and_keeps_the_shared_prefix(engine):
     assert engine.cache.kv.capacity > capacity and grown.cached_tokens > 0
     assert grown.token_ids == engine.complete(longer_prompt, 8, reuse_prefix=False).token_ids
     assert short.token_ids == engine.complete("def a():\n", 4).token_ids
+
+
+def test_sampling_is_seeded_and_greedy_at_zero_temperature(engine):
+    from lsp_server.engine import Sampling
+
+    greedy = engine.complete(PROMPT, 16)
+    assert engine.complete(PROMPT, 16, sampling=Sampling(temperature=0.0, seed=3)).token_ids == greedy.token_ids
+    assert engine.complete(PROMPT, 16, sampling=Sampling(temperature=5.0, top_k=1)).token_ids == greedy.token_ids
+    hot = Sampling(temperature=1.5, top_p=0.95, seed=11)
+    first = engine.complete(PROMPT, 16, sampling=hot)
+    assert engine.complete(PROMPT, 16, sampling=hot).token_ids == first.token_ids  # same seed, same text
+    assert first.token_ids != greedy.token_ids
+    other = engine.complete(PROMPT, 16, sampling=Sampling(temperature=1.5, top_p=0.95, seed=12))
+    assert other.token_ids != first.token_ids
+
+
+def test_sampler_respects_top_k_top_p_and_repetition_penalty():
+    import numpy as np
+
+    from lsp_server.engine.sampling import Sampler, Sampling
+
+    logits = np.array([5.0, 4.0, 3.0, -1.0, -2.0], dtype=np.float32)
+    top2 = Sampler(Sampling(temperature=10.0, top_k=2, seed=0))
+    assert {top2(logits) for _ in range(200)} == {0, 1}
+    nucleus = Sampler(Sampling(temperature=1.0, top_p=0.5, seed=0))
+    assert {nucleus(logits) for _ in range(100)} == {0}  # token 0 alone holds > 50 % of the mass
+    penalized = Sampler(Sampling(repetition_penalty=10.0)).penalize(logits, [0, 4, 99])
+    assert penalized[0] == 0.5 and penalized[4] == -20.0 and penalized[1] == 4.0
+    assert Sampler(Sampling(repetition_penalty=10.0))(logits, [0]) == 1
+    with pytest.raises(ValueError):
+        Sampling(top_p=0.0)

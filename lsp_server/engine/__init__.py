@@ -3,6 +3,7 @@
 from .engine import BUILD_HINT, Engine, ModelNotFoundError
 from .generate import CancelToken, GenerationResult
 from .manifest import Manifest, ManifestError
+from .sampling import GREEDY, Sampling
 from .session import EngineError
 
 __all__ = [
@@ -10,6 +11,8 @@ __all__ = [
     "CancelToken",
     "Engine",
     "EngineError",
+    "GREEDY",
+    "Sampling",
     "GenerationResult",
     "Manifest",
     "ManifestError",

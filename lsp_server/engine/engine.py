@@ -11,6 +11,7 @@ from pathlib import Path
 from . import manifest as manifest_mod
 from .generate import CancelToken, GenerationResult, generate
 from .prefix import PrefixCache
+from .sampling import GREEDY, Sampling
 from .session import DecoderSession, EngineError
 from .tokenizer import TextTokenizer
 
@@ -71,6 +72,7 @@ class Engine:
         cancel: CancelToken | None = None,
         result: GenerationResult | None = None,
         reuse_prefix: bool = True,
+        sampling: Sampling = GREEDY,
     ) -> Iterator[str]:
         """Generate from a prompt string (BOS added per the manifest); yields text pieces.
 
@@ -92,6 +94,7 @@ class Engine:
                 cancel=cancel,
                 result=result,
                 reuse_prefix=reuse_prefix,
+                sampling=sampling,
             )
 
     def complete(
@@ -101,8 +104,9 @@ class Engine:
         stop_strings: Sequence[str] = (),
         cancel: CancelToken | None = None,
         reuse_prefix: bool = True,
+        sampling: Sampling = GREEDY,
     ) -> GenerationResult:
         result = GenerationResult()
-        for _ in self.stream(prompt, max_new_tokens, stop_strings, cancel, result, reuse_prefix):
+        for _ in self.stream(prompt, max_new_tokens, stop_strings, cancel, result, reuse_prefix, sampling):
             pass
         return result

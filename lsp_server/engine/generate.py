@@ -7,9 +7,8 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from .prefix import PrefixCache
+from .sampling import GREEDY, Sampler, Sampling
 from .tokenizer import IncrementalDecoder, TextTokenizer
 
 FINISH_EOS = "eos"
@@ -73,11 +72,6 @@ class StopMatcher:
         return len(text) - hold
 
 
-def greedy(logits: np.ndarray) -> int:
-    # logits: [vocab]
-    return int(np.argmax(logits))
-
-
 def generate(
     cache: PrefixCache,
     tokenizer: TextTokenizer,
@@ -88,12 +82,14 @@ def generate(
     cancel: CancelToken | None = None,
     result: GenerationResult | None = None,
     reuse_prefix: bool = True,
+    sampling: Sampling = GREEDY,
 ) -> Iterator[str]:
-    """Greedy generation; yields text pieces as they become final, fills ``result``."""
+    """Generate; yields text pieces as they become final, fills ``result``."""
     result = result if result is not None else GenerationResult()
     result.prompt_tokens = len(prompt_ids)
     stops = StopMatcher(stop_strings)
     decoder = IncrementalDecoder(tokenizer)
+    choose = Sampler(sampling)
     text, emitted = "", 0
     start = time.perf_counter()
     result.cached_tokens = cache.prepare(prompt_ids, max_new_tokens, reuse=reuse_prefix)
@@ -103,7 +99,7 @@ def generate(
         if cancel is not None and cancel.cancelled:
             result.finish_reason = FINISH_CANCELLED
             break
-        token = greedy(logits)
+        token = choose(logits, cache.ids)  # cache.ids: every token so far
         if first_at is None:
             first_at = time.perf_counter()
             result.ttft_s = first_at - start
