@@ -176,3 +176,74 @@ def test_sampler_respects_top_k_top_p_and_repetition_penalty():
     assert Sampler(Sampling(repetition_penalty=10.0))(logits, [0]) == 1
     with pytest.raises(ValueError):
         Sampling(top_p=0.0)
+
+
+@pytest.fixture(scope="module")
+def concat_model(tiny_model: Path, tmp_path_factory) -> Path:
+    """The tiny graph driven in the concat layout: GroupQueryAttention also runs with separate
+    past [.., past_len, ..] and present [.., past_len + new, ..] buffers, exactly the Hugging Face
+    convention, so the engine's feed-back path is exercised without a second exporter."""
+    import dataclasses
+    import shutil
+
+    folder = tmp_path_factory.mktemp("concat")
+    for name in ("model.onnx", "model.onnx.data", "tokenizer.json"):
+        shutil.copyfile(tiny_model / name, folder / name)
+    manifest = manifest_mod.read(tiny_model)
+    kv = dataclasses.replace(manifest.kv, layout=manifest_mod.KV_CONCAT)
+    manifest_mod.write(dataclasses.replace(manifest, kv=kv), folder)
+    return folder
+
+
+def test_concat_layout_generates_the_same_tokens_with_and_without_reuse(engine, concat_model: Path):
+    concat = Engine(concat_model)
+    reference = engine.complete(PROMPT, 24, reuse_prefix=False)
+    assert concat.complete(PROMPT, 24, reuse_prefix=False).token_ids == reference.token_ids
+    longer = PROMPT + "    return line.split(',')\n"
+    expected = engine.complete(longer, 16, reuse_prefix=False).token_ids
+    warm = concat.complete(longer, 16)  # shares PROMPT's tokens with the cached sequence
+    assert warm.cached_tokens > 0 and warm.token_ids == expected
+    assert type(concat.cache.kv).__name__ == "ConcatKv"
+
+
+def test_cuda_request_without_cuda_falls_back_to_cpu_with_one_warning(tiny_model: Path, caplog):
+    import onnxruntime as ort
+
+    if "CUDAExecutionProvider" in ort.get_available_providers():
+        pytest.skip("this onnxruntime has CUDA: the fallback path is the GPU check's business")
+    with caplog.at_level("WARNING"):
+        cpu = Engine(tiny_model, device="cuda")
+    assert cpu.device == "cpu" and cpu.provider == "CPUExecutionProvider"
+    warnings = [r for r in caplog.records if "CUDA" in r.getMessage()]
+    assert len(warnings) == 1 and "running on CPU" in warnings[0].getMessage()
+    with pytest.raises(ValueError, match="device must be one of"):
+        Engine(tiny_model, device="tpu")
+
+
+def test_generations_are_served_in_arrival_order(engine):
+    import threading
+    import time
+
+    from lsp_server.engine.engine import FifoLock
+
+    lock, order = FifoLock(), []
+
+    def worker(name: str, delay: float) -> None:
+        time.sleep(delay)
+        with lock:
+            order.append(name)
+            time.sleep(0.05)
+
+    threads = [threading.Thread(target=worker, args=(f"w{i}", i * 0.01)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert order == [f"w{i}" for i in range(6)]
+
+
+def test_a_request_cancelled_while_queued_does_no_work(engine):
+    cancel = CancelToken()
+    cancel.cancel()
+    result = engine.complete(PROMPT * 50, 8, cancel=cancel)
+    assert result.finish_reason == "cancelled" and result.token_ids == [] and result.ttft_s == 0

@@ -28,8 +28,29 @@ class ModelNotFoundError(EngineError):
     """No usable model folder; the message says what is missing and how to build it."""
 
 
+class FifoLock:
+    """One generation at a time, served in arrival order: an Ask waiting behind a completion
+    is never overtaken by completions that arrive after it."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._next_ticket = 0
+        self._serving = 0
+
+    def __enter__(self) -> None:
+        with self._cond:
+            ticket = self._next_ticket
+            self._next_ticket += 1
+            self._cond.wait_for(lambda: self._serving == ticket)
+
+    def __exit__(self, *exc: object) -> None:
+        with self._cond:
+            self._serving += 1
+            self._cond.notify_all()
+
+
 class Engine:
-    def __init__(self, folder: Path, threads: int | None = None):
+    def __init__(self, folder: Path, threads: int | None = None, device: str = "auto"):
         folder = Path(folder).expanduser()
         if not folder.is_dir():
             raise ModelNotFoundError(f"model folder {folder} does not exist: {BUILD_HINT}")
@@ -40,18 +61,29 @@ class Engine:
         start = time.perf_counter()
         self.folder = folder
         self.tokenizer = TextTokenizer(folder / self.manifest.tokenizer, add_bos=self.manifest.prompt.add_bos)
-        self.session = DecoderSession(folder, self.manifest, threads)
+        self.session = DecoderSession(folder, self.manifest, threads, device)
         self.cache = PrefixCache(self.session)
-        self._lock = threading.Lock()
+        self._lock = FifoLock()
         self.load_s = time.perf_counter() - start
+        self.warmup_s = self._warm_up()
         log.info(
-            "loaded %s (%s, %s) in %.2fs, %d threads",
+            "loaded %s (%s, %s) in %.2fs + %.2fs warm-up, %d threads",
             self.manifest.name,
             self.manifest.precision,
             self.session.provider,
             self.load_s,
+            self.warmup_s,
             self.session.threads,
         )
+
+    def _warm_up(self) -> float:
+        """One tiny forward pass, so the first request does not pay for kernel and arena setup."""
+        start = time.perf_counter()
+        bos = [self.manifest.special_tokens.bos]
+        self.cache.prepare(bos, 1, reuse=False)
+        self.cache.forward(bos)
+        self.cache.reset()
+        return time.perf_counter() - start
 
     @property
     def name(self) -> str:
@@ -60,6 +92,10 @@ class Engine:
     @property
     def provider(self) -> str:
         return self.session.provider
+
+    @property
+    def device(self) -> str:
+        return self.session.device
 
     def count_tokens(self, text: str) -> int:
         return self.tokenizer.count(text)

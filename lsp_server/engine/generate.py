@@ -91,6 +91,9 @@ def generate(
     decoder = IncrementalDecoder(tokenizer)
     choose = Sampler(sampling)
     text, emitted = "", 0
+    if cancel is not None and cancel.cancelled:  # cancelled while it waited for its turn
+        result.finish_reason = FINISH_CANCELLED
+        return
     start = time.perf_counter()
     result.cached_tokens = cache.prepare(prompt_ids, max_new_tokens, reuse=reuse_prefix)
     logits = cache.forward(prompt_ids[result.cached_tokens :])  # prefill what the cache lacks

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .session import DecoderSession, KvCache
+from .kv import KvState
+from .session import DecoderSession
 
 CAPACITY_BLOCK = 256  # grow the buffer in blocks, so that similar requests keep one buffer
 
@@ -28,23 +29,21 @@ class PrefixCache:
 
     def __init__(self, session: DecoderSession):
         self.session = session
-        self.kv: KvCache | None = None
+        self.kv: KvState | None = None
         self.ids: list[int] = []  # tokens whose K/V are in kv[..., :len(ids), :]
 
     def prepare(self, prompt_ids: list[int], max_new_tokens: int, reuse: bool = True) -> int:
         """Make room for the request; returns how many prompt tokens are already cached."""
         keep = min(common_prefix(self.ids, prompt_ids), len(prompt_ids) - 1) if reuse else 0
         need = len(prompt_ids) + max_new_tokens
-        if self.kv is None or self.kv.capacity < need:
+        if self.kv is None or not self.kv.fits(need):
             limit = self.session.manifest.dims.context_length
             capacity = min(limit, -(-need // CAPACITY_BLOCK) * CAPACITY_BLOCK)
             grown = self.session.new_cache(max(capacity, need))
             if self.kv is not None and keep:
-                for old, new in zip(self.kv.keys + self.kv.values, grown.keys + grown.values):
-                    # kv: [batch, kv_heads, seq, head_dim]
-                    new[:, :, :keep, :] = old[:, :, :keep, :]
+                grown.copy_prefix_from(self.kv, keep)
             self.kv = grown
-        self.kv.length = keep
+        self.kv.truncate(keep)
         self.ids = list(prompt_ids[:keep])
         return keep
 
@@ -62,4 +61,4 @@ class PrefixCache:
     def reset(self) -> None:
         self.ids = []
         if self.kv is not None:
-            self.kv.length = 0
+            self.kv.truncate(0)
