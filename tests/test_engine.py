@@ -247,3 +247,22 @@ def test_a_request_cancelled_while_queued_does_no_work(engine):
     cancel.cancel()
     result = engine.complete(PROMPT * 50, 8, cancel=cancel)
     assert result.finish_reason == "cancelled" and result.token_ids == [] and result.ttft_s == 0
+
+
+def test_cancel_terminates_an_inflight_prefill_and_keeps_the_engine_usable(engine):
+    import threading
+    import time
+
+    long_prompt = "def f(x):\n    return x * 2 + 1\n" * 700  # ~10k tokens: a prefill of seconds
+    full = engine.complete(long_prompt, 1, reuse_prefix=False)
+    cancel = CancelToken()
+    timer = threading.Timer(full.ttft_s / 10, cancel.cancel)
+    timer.start()
+    started = time.perf_counter()
+    result = engine.complete(long_prompt, 4, cancel=cancel, reuse_prefix=False)
+    elapsed = time.perf_counter() - started
+    timer.join()
+    assert result.finish_reason == "cancelled" and result.token_ids == []
+    assert elapsed < full.ttft_s / 2, f"terminated after {elapsed:.2f}s; a full prefill takes {full.ttft_s:.2f}s"
+    after = engine.complete(PROMPT, 8)
+    assert after.token_ids == engine.complete(PROMPT, 8, reuse_prefix=False).token_ids

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+
+import numpy as np
+import onnxruntime as ort
 
 from .prefix import PrefixCache
 from .sampling import GREEDY, Sampler, Sampling
@@ -18,13 +21,27 @@ FINISH_CANCELLED = "cancelled"
 
 
 class CancelToken:
-    """Checked once per decode step; cancelling stops the generation within one step."""
+    """Cancels a generation: checked every decode step, and an in-flight forward pass is
+    terminated through onnxruntime's RunOptions, so a long prefill stops at once too."""
 
     def __init__(self) -> None:
         self._event = threading.Event()
+        self._lock = threading.Lock()
+        self._callbacks: list[Callable[[], None]] = []
 
     def cancel(self) -> None:
-        self._event.set()
+        with self._lock:
+            self._event.set()
+            callbacks, self._callbacks = self._callbacks, []
+        for callback in callbacks:
+            callback()
+
+    def on_cancel(self, callback: Callable[[], None]) -> None:
+        with self._lock:
+            if not self._event.is_set():
+                self._callbacks.append(callback)
+                return
+        callback()
 
     @property
     def cancelled(self) -> bool:
@@ -72,6 +89,63 @@ class StopMatcher:
         return len(text) - hold
 
 
+class TextStream:
+    """Token ids in, final text pieces out: whole UTF-8 characters, never past a stop string."""
+
+    def __init__(self, tokenizer: TextTokenizer, stop_strings: Sequence[str]):
+        self.decoder = IncrementalDecoder(tokenizer)
+        self.stops = StopMatcher(stop_strings)
+        self.text = ""
+        self.emitted = 0
+        self.stopped = False
+
+    def push(self, token: int) -> str:
+        self.text += self.decoder.push(token)
+        cut = self.stops.find(self.text)
+        if cut >= 0:
+            self.text, self.stopped = self.text[:cut], True
+        safe = len(self.text) if self.stopped else self.stops.safe_length(self.text)
+        return self._emit(safe)
+
+    def finish(self) -> str:
+        if not self.stopped:
+            self.text += self.decoder.flush()
+            cut = self.stops.find(self.text)
+            self.text = self.text[:cut] if cut >= 0 else self.text
+        return self._emit(len(self.text))
+
+    def _emit(self, upto: int) -> str:
+        piece = self.text[self.emitted : upto] if upto > self.emitted else ""
+        self.emitted = max(self.emitted, upto)
+        return piece
+
+
+class RunControl:
+    """One generation's onnxruntime RunOptions, terminated when the generation is cancelled."""
+
+    def __init__(self, cancel: CancelToken | None):
+        self.cancel = cancel
+        self.options = ort.RunOptions()
+        if cancel is not None:
+            cancel.on_cancel(self._terminate)
+
+    def _terminate(self) -> None:
+        self.options.terminate = True
+
+    @property
+    def cancelled(self) -> bool:
+        return self.cancel is not None and self.cancel.cancelled
+
+    def forward(self, cache: PrefixCache, ids: list[int]) -> np.ndarray | None:
+        """logits [vocab], or None when the pass was terminated by a cancel."""
+        try:
+            return cache.forward(ids, self.options)
+        except Exception:
+            if self.cancelled:
+                return None
+            raise
+
+
 def generate(
     cache: PrefixCache,
     tokenizer: TextTokenizer,
@@ -87,19 +161,18 @@ def generate(
     """Generate; yields text pieces as they become final, fills ``result``."""
     result = result if result is not None else GenerationResult()
     result.prompt_tokens = len(prompt_ids)
-    stops = StopMatcher(stop_strings)
-    decoder = IncrementalDecoder(tokenizer)
-    choose = Sampler(sampling)
-    text, emitted = "", 0
-    if cancel is not None and cancel.cancelled:  # cancelled while it waited for its turn
+    run = RunControl(cancel)
+    if run.cancelled:  # cancelled while it waited for its turn
         result.finish_reason = FINISH_CANCELLED
         return
+    stream = TextStream(tokenizer, stop_strings)
+    choose = Sampler(sampling)
     start = time.perf_counter()
     result.cached_tokens = cache.prepare(prompt_ids, max_new_tokens, reuse=reuse_prefix)
-    logits = cache.forward(prompt_ids[result.cached_tokens :])  # prefill what the cache lacks
+    logits = run.forward(cache, prompt_ids[result.cached_tokens :])  # prefill what the cache lacks
     first_at = None
     for step in range(max_new_tokens):
-        if cancel is not None and cancel.cancelled:
+        if logits is None or run.cancelled:
             result.finish_reason = FINISH_CANCELLED
             break
         token = choose(logits, cache.ids)  # cache.ids: every token so far
@@ -110,26 +183,19 @@ def generate(
             result.finish_reason = FINISH_EOS
             break
         result.token_ids.append(token)
-        text += decoder.push(token)
-        cut = stops.find(text)
-        if cut >= 0:
-            text = text[:cut]
+        piece = stream.push(token)
+        if piece:
+            yield piece
+        if stream.stopped:
             result.finish_reason = FINISH_STOP
             break
-        safe = stops.safe_length(text)
-        if safe > emitted:
-            yield text[emitted:safe]
-            emitted = safe
         if step + 1 < max_new_tokens:
-            logits = cache.forward([token])
+            logits = run.forward(cache, [token])
     else:
         result.finish_reason = FINISH_LENGTH
-    if result.finish_reason != FINISH_STOP:
-        text += decoder.flush()
-        cut = stops.find(text)
-        text = text[:cut] if cut >= 0 else text
+    tail = stream.finish()
     if first_at is not None:
         result.decode_s = time.perf_counter() - first_at
-    result.text = text
-    if len(text) > emitted:
-        yield text[emitted:]
+    result.text = stream.text
+    if tail:
+        yield tail

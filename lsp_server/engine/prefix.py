@@ -8,6 +8,7 @@ overwritten by the next forward pass (the fused graph writes at ``cache.length``
 from __future__ import annotations
 
 import numpy as np
+import onnxruntime as ort
 
 from .kv import KvState
 from .session import DecoderSession
@@ -47,14 +48,14 @@ class PrefixCache:
         self.ids = list(prompt_ids[:keep])
         return keep
 
-    def forward(self, ids: list[int]) -> np.ndarray:
-        """Run new tokens after the cached ones; returns the last position's logits."""
+    def forward(self, ids: list[int], run_options: ort.RunOptions | None = None) -> np.ndarray:
+        """Run new tokens after the cached ones; returns the last position's logits.
+
+        A failed or terminated pass leaves the cache as it was: the graph writes only positions
+        at or past ``kv.length``, and neither ``length`` nor ``ids`` advance.
+        """
         assert self.kv is not None, "prepare() first"
-        try:
-            logits = self.session.forward(ids, self.kv)
-        except BaseException:
-            self.reset()
-            raise
+        logits = self.session.forward(ids, self.kv, run_options)
         self.ids.extend(ids)
         return logits
 

@@ -54,7 +54,7 @@ class DecoderSession:
             capacity = limit
         return self._cache_cls(self.manifest, capacity, self.device)
 
-    def forward(self, input_ids: list[int], cache: KvState) -> np.ndarray:
+    def forward(self, input_ids: list[int], cache: KvState, run_options: ort.RunOptions | None = None) -> np.ndarray:
         """Run the new tokens; returns the last position's logits [vocab] and advances the cache."""
         past = cache.length
         total = past + len(input_ids)
@@ -69,7 +69,7 @@ class DecoderSession:
             binding.bind_cpu_input(io.position_ids, np.arange(past, total, dtype=np.int64)[None, :])
         cache.bind(binding)
         binding.bind_output(io.logits, "cpu")  # [batch, 1, vocab]: the only host transfer
-        self.session.run_with_iobinding(binding)
+        self.session.run_with_iobinding(binding, run_options)
         outputs = binding.get_outputs()  # in binding order: presents, then logits
         cache.update(outputs, len(input_ids))
         return outputs[-1].numpy()[0, -1]
