@@ -19,10 +19,10 @@ from pathlib import Path
 
 
 class Ours:
-    def __init__(self, folder: str, threads: int):
+    def __init__(self, folder: str, threads: int, device: str = "auto"):
         from lsp_server.engine import Engine
 
-        self.engine = Engine(Path(folder), threads=threads)
+        self.engine = Engine(Path(folder), threads=threads, device=device)
 
     def _run(self, ids: list[int], new: int, reuse: bool = False, cancel=None):
         from lsp_server.engine.generate import GenerationResult, generate
