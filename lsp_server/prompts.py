@@ -1,31 +1,41 @@
 """Prompt building: Magicoder's instruction template and DeepSeek's fill-in-the-middle format.
 
 Pure functions; token budgets are measured by a counter the caller passes (the model's tokenizer).
+The BOS token is the tokenizer's business, not these functions'.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .engine.manifest import MAGICODER_PROMPT_TEMPLATE
-
 TokenCounter = Callable[[str], int]
 PLACEHOLDER = "{instruction}"
+MAGICODER_PROMPT_TEMPLATE = (
+    "You are an exceptionally intelligent coding assistant that consistently delivers accurate and reliable "
+    "responses to user instructions.\n\n@@ Instruction\n{instruction}\n\n@@ Response\n"
+)
+# No token spans more than this many characters in practice: a window of budget * this many characters
+# around the cursor loses nothing that could fit, and spares tokenizing a whole 10 MB document.
 MAX_CHARS_PER_TOKEN = 16
 FENCE_LANGUAGES = {
+    "plaintext": "",
     "javascriptreact": "jsx",
     "typescriptreact": "tsx",
     "shellscript": "bash",
-    "plaintext": "",
     "objective-c": "objectivec",
     "objective-cpp": "objectivec",
-    "dockerfile": "dockerfile",
+    "bat": "batch",
+    "vb": "vbnet",
+    "dockercompose": "yaml",
+    "jsonc": "json",
 }
 
 __all__ = [
     "MAGICODER_PROMPT_TEMPLATE",
     "FimTokens",
+    "TokenCounter",
     "build_ask_prompt",
     "build_fim_prompt",
     "build_instruction",
@@ -38,23 +48,39 @@ __all__ = [
 
 
 def fence_language(language_id: str) -> str:
-    """The markdown fence tag for an LSP languageId."""
+    """The markdown fence tag for an LSP languageId (unknown ids pass through, plaintext has none)."""
     return FENCE_LANGUAGES.get(language_id, language_id)
 
 
+def _fence_for(code: str) -> str:
+    """Three backticks, or more when the code itself holds a run of three or more (CommonMark)."""
+    longest = max((len(run) for run in re.findall(r"`{3,}", code)), default=0)
+    return "`" * max(3, longest + 1)
+
+
+def _trim_blank_edges(code: str) -> str:
+    """Drop leading blank lines and trailing whitespace, keeping the first line's indentation."""
+    lines = code.split("\n")
+    while lines and not lines[0].strip():
+        lines.pop(0)
+    return "\n".join(lines).rstrip()
+
+
 def build_instruction(request: str, code: str, language_id: str) -> str:
-    """Magicoder's training format: the request, then the code in a fenced block."""
-    code = code.rstrip("\n")
-    if not code.strip():
-        return request.strip()
-    return f"{request.strip()}\n\n```{fence_language(language_id)}\n{code}\n```"
+    """Magicoder's training format: the request, a blank line, then the code in a fenced block."""
+    request = request.strip()
+    code = _trim_blank_edges(code)
+    if not code:
+        return request
+    fence = _fence_for(code)
+    return f"{request}\n\n{fence}{fence_language(language_id)}\n{code}\n{fence}"
 
 
 def fill_template(template: str, instruction: str) -> str:
-    """Put the instruction into the template (str.replace: user code is full of braces)."""
+    """Put the instruction into the template (str.replace, not str.format: user code is full of braces)."""
     if PLACEHOLDER not in template:
         raise ValueError(f"the prompt template lacks the {PLACEHOLDER} placeholder")
-    return template.replace(PLACEHOLDER, instruction, 1)
+    return template.replace(PLACEHOLDER, instruction)
 
 
 def prime_response(language_id: str) -> str:
@@ -63,84 +89,117 @@ def prime_response(language_id: str) -> str:
 
 
 def build_ask_prompt(template: str, request: str, code: str, language_id: str) -> str:
+    """The whole Ask Magicoder prompt: the filled template, primed with the opening fence."""
     return fill_template(template, build_instruction(request, code, language_id)) + prime_response(language_id)
 
 
-def _fit(text: str, count: TokenCounter, budget: int, keep_end: bool) -> str:
-    """The longest end (or start) of text within budget tokens, cut at a line boundary if possible.
+def _pieces(text: str) -> list[str]:
+    """Lines with their "\\n" kept (joined they give back ``text``)."""
+    parts = text.split("\n")
+    pieces = [part + "\n" for part in parts[:-1]]
+    if parts[-1]:
+        pieces.append(parts[-1])
+    return pieces
 
-    Binary search over line boundaries, then over characters inside the one line that does not
-    fit whole: O(log n) calls to the counter.
-    """
+
+def _window(text: str, budget: int, keep_end: bool) -> str:
+    """At most budget * MAX_CHARS_PER_TOKEN characters of text, cut at a line boundary if it can be."""
+    limit = budget * MAX_CHARS_PER_TOKEN
+    if len(text) <= limit:
+        return text
+    if keep_end:
+        cut = text[-limit:]
+        if text[-limit - 1] == "\n":
+            return cut
+        newline = cut.find("\n")
+        return cut[newline + 1 :] if 0 <= newline < len(cut) - 1 else cut
+    cut = text[:limit]
+    if cut.endswith("\n"):
+        return cut
+    newline = cut.rfind("\n")
+    return cut[: newline + 1] if newline >= 0 else cut
+
+
+def _longest(n_max: int, fits: Callable[[int], bool]) -> int:
+    """The largest n in [0, n_max] with fits(n), fits being monotone and fits(0) assumed: O(log n) calls."""
+    lo, hi = 0, n_max + 1  # fits(lo) holds, fits(hi) does not (or hi is past the end)
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if fits(mid):
+            lo = mid
+        else:
+            hi = mid
+    return lo
+
+
+def _fit(text: str, count_tokens: TokenCounter, budget: int, keep_end: bool) -> str:
+    """The longest end (or start) of text within budget tokens, cut at a line boundary if possible."""
     if budget <= 0 or not text:
         return ""
-    # Never tokenize a whole 10 MB document: no token spans more than MAX_CHARS_PER_TOKEN characters
-    # in practice, so a window of that many characters per token of budget loses nothing that fits.
-    window = budget * MAX_CHARS_PER_TOKEN
-    if len(text) > window:
-        text = text[-window:] if keep_end else text[:window]
-    if count(text) <= budget:
+    text = _window(text, budget, keep_end)
+    if count_tokens(text) <= budget:
         return text
-    lines = text.splitlines(keepends=True)
+    pieces = _pieces(text)
     if keep_end:
-        lines.reverse()
+        pieces.reverse()
 
-    def join(n: int) -> str:
-        chosen = lines[:n]
-        return "".join(reversed(chosen)) if keep_end else "".join(chosen)
+    def take(n: int) -> str:
+        return "".join(reversed(pieces[:n])) if keep_end else "".join(pieces[:n])
 
-    lo, hi = 0, len(lines)  # join(lo) fits, join(hi) does not
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        lo, hi = (mid, hi) if count(join(mid)) <= budget else (lo, mid)
-    whole = join(lo)
-    if lo > 0:
-        return whole
-    # Not even one line fits: cut inside it by characters.
-    line = lines[0]
-    lo, hi = 0, len(line)
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        part = line[-mid:] if keep_end else line[:mid]
-        lo, hi = (mid, hi) if count(part) <= budget else (lo, mid)
-    if lo == 0:
-        return ""
-    return line[-lo:] if keep_end else line[:lo]
+    n = _longest(len(pieces) - 1, lambda k: count_tokens(take(k)) <= budget)
+    if n > 0:
+        return take(n)
+    # Not even the line next to the cursor fits: cut inside it by characters.
+    line = pieces[0]
+
+    def part(k: int) -> str:
+        return line[len(line) - k :] if keep_end else line[:k]
+
+    return part(_longest(len(line) - 1, lambda k: count_tokens(part(k)) <= budget))
 
 
-def fit_prefix(prefix: str, count: TokenCounter, budget: int) -> str:
-    """Keep the end of the text before the cursor within budget tokens."""
-    return _fit(prefix, count, budget, keep_end=True)
+def fit_prefix(prefix: str, count_tokens: TokenCounter, budget: int) -> str:
+    """Keep the end of the text before the cursor (whole lines where possible) within budget tokens."""
+    return _fit(prefix, count_tokens, budget, keep_end=True)
 
 
-def fit_suffix(suffix: str, count: TokenCounter, budget: int) -> str:
-    """Keep the start of the text after the cursor within budget tokens."""
-    return _fit(suffix, count, budget, keep_end=False)
+def fit_suffix(suffix: str, count_tokens: TokenCounter, budget: int) -> str:
+    """Keep the start of the text after the cursor (whole lines where possible) within budget tokens."""
+    return _fit(suffix, count_tokens, budget, keep_end=False)
 
 
 @dataclass(frozen=True)
 class FimTokens:
+    """The fill-in-the-middle special tokens (DeepSeek-Coder's by default)."""
+
     begin: str = "<\uff5cfim\u2581begin\uff5c>"
     hole: str = "<\uff5cfim\u2581hole\uff5c>"
     end: str = "<\uff5cfim\u2581end\uff5c>"
+
+
+def _tokens(text: str, count_tokens: TokenCounter) -> int:
+    return count_tokens(text) if text else 0
 
 
 def build_fim_prompt(
     prefix: str,
     suffix: str,
     fim: FimTokens,
-    count: TokenCounter,
+    count_tokens: TokenCounter,
     budget: int,
     prefix_share: float = 0.75,
 ) -> str:
-    """begin + prefix + hole + suffix + end, the two sides sharing ``budget`` tokens.
+    """begin + prefix + hole + suffix + end, prefix and suffix sharing ``budget`` tokens.
 
-    The prefix gets ``prefix_share`` of the budget; what one side leaves unused goes to the other.
+    The prefix gets ``prefix_share`` of the budget and the suffix the rest; what one side leaves
+    unused goes to the other.
     """
-    prefix_budget = int(budget * prefix_share)
-    suffix_tokens = count(suffix) if suffix else 0
-    if suffix_tokens < budget - prefix_budget:
-        prefix_budget = budget - suffix_tokens
-    kept_prefix = fit_prefix(prefix, count, prefix_budget)
-    kept_suffix = fit_suffix(suffix, count, budget - (count(kept_prefix) if kept_prefix else 0))
+    budget = max(0, budget)
+    share = min(1.0, max(0.0, prefix_share))
+    suffix_share = budget - int(budget * share)
+    kept_suffix = fit_suffix(suffix, count_tokens, suffix_share)
+    kept_prefix = fit_prefix(prefix, count_tokens, budget - _tokens(kept_suffix, count_tokens))
+    left_for_suffix = budget - _tokens(kept_prefix, count_tokens)
+    if left_for_suffix > suffix_share and len(kept_suffix) < len(suffix):
+        kept_suffix = fit_suffix(suffix, count_tokens, left_for_suffix)
     return f"{fim.begin}{kept_prefix}{fim.hole}{kept_suffix}{fim.end}"
