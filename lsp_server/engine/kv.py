@@ -40,6 +40,7 @@ class SharedKv:
         self.device = device
         self.capacity = capacity
         self.length = 0
+        self._binding: ort.IOBinding | None = None
         if device == "cpu":
             self.arrays = [np.zeros(self.shape, self.dtype) for _ in self.names]
             self.values = [_ortvalue(a, "cpu") for a in self.arrays]  # views of the arrays
@@ -65,12 +66,16 @@ class SharedKv:
                 host[:, :, :length, :] = other.values[i].numpy()[:, :, :length, :]
                 value.update_inplace(host)
 
-    def bind(self, binding: ort.IOBinding) -> None:
-        for (past, present), value in zip(self.names, self.values):
-            binding.bind_ortvalue_input(past, value)
-            binding.bind_ortvalue_output(present, value)
+    def binding(self, session: ort.InferenceSession) -> ort.IOBinding:
+        """One IOBinding for the buffer's life: the KV tensors are bound once, not every step."""
+        if self._binding is None:
+            self._binding = session.io_binding()
+            for (past, present), value in zip(self.names, self.values):
+                self._binding.bind_ortvalue_input(past, value)
+                self._binding.bind_ortvalue_output(present, value)
+        return self._binding
 
-    def update(self, outputs: list[ort.OrtValue], new_tokens: int) -> None:
+    def update(self, binding: ort.IOBinding, new_tokens: int) -> None:
         self.length += new_tokens  # the graph wrote in place
 
 
@@ -107,13 +112,15 @@ class ConcatKv:
         self.length = other.length
         self.truncate(length)
 
-    def bind(self, binding: ort.IOBinding) -> None:
+    def binding(self, session: ort.InferenceSession) -> ort.IOBinding:
+        binding = session.io_binding()
         for (past, present), value in zip(self.names, self.values):
             binding.bind_ortvalue_input(past, value)
             binding.bind_output(present, self.device)  # stays on the device for the next step
+        return binding
 
-    def update(self, outputs: list[ort.OrtValue], new_tokens: int) -> None:
-        self.values = outputs[: len(self.names)]  # binding order: presents first
+    def update(self, binding: ort.IOBinding, new_tokens: int) -> None:
+        self.values = binding.get_outputs()[: len(self.names)]  # binding order: presents first
         self.length += new_tokens
 
 

@@ -45,6 +45,15 @@ class DecoderSession:
         self.device = session_device(self.session, providers)
         self.provider = self.session.get_providers()[0]
         self._cache_cls = SharedKv if manifest.kv.layout == KV_SHARED_BUFFER else ConcatKv
+        logits = next(o for o in self.session.get_outputs() if o.name == manifest.io.logits)
+        # The exporter slices the LM head to the last position: logits [batch, 1, vocab] can then
+        # land in one preallocated host array instead of a fresh allocation every step.
+        self._logits = (
+            np.empty((1, 1, manifest.dims.vocab_size), np.float16 if "float16" in logits.type else np.float32)
+            if logits.shape[1] == 1
+            else None
+        )
+        self._logits_value = ort.OrtValue.ortvalue_from_numpy(self._logits) if self._logits is not None else None
 
     def new_cache(self, capacity: int) -> KvState:
         limit = self.manifest.dims.context_length
@@ -61,15 +70,19 @@ class DecoderSession:
         if not cache.fits(total):
             raise EngineError(f"KV cache full: {total} tokens > capacity {cache.capacity}")
         io = self.manifest.io
-        binding = self.session.io_binding()
+        binding = cache.binding(self.session)
         # input_ids: [batch, seq]; attention_mask: [batch, total_seq]; position_ids: [batch, seq]
         binding.bind_cpu_input(io.input_ids, np.asarray([input_ids], dtype=np.int64))
         binding.bind_cpu_input(io.attention_mask, np.ones((1, total), dtype=np.int64))
         if io.position_ids:
             binding.bind_cpu_input(io.position_ids, np.arange(past, total, dtype=np.int64)[None, :])
-        cache.bind(binding)
-        binding.bind_output(io.logits, "cpu")  # [batch, 1, vocab]: the only host transfer
+        # logits [batch, 1, vocab]: the only tensor that comes back to the host
+        if self._logits_value is not None:
+            binding.bind_ortvalue_output(io.logits, self._logits_value)
+        else:
+            binding.bind_output(io.logits, "cpu")
         self.session.run_with_iobinding(binding, run_options)
-        outputs = binding.get_outputs()  # in binding order: presents, then logits
-        cache.update(outputs, len(input_ids))
-        return outputs[-1].numpy()[0, -1]
+        cache.update(binding, len(input_ids))
+        if self._logits is not None:
+            return self._logits[0, -1]
+        return binding.get_outputs()[-1].numpy()[0, -1]
