@@ -82,7 +82,7 @@ def make_session() -> EditorSession:
 
     @client.feature("magicoder/status")
     def status(params) -> None:
-        session.statuses.append(params if isinstance(params, dict) else client.protocol._converter.unstructure(params))
+        session.statuses.append(params if isinstance(params, dict) else params._asdict())  # pygls: a namedtuple
 
     @client.feature(types.WINDOW_LOG_MESSAGE)
     def log_message(params: types.LogMessageParams) -> None:

@@ -10,17 +10,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from .comments import code_range_after_comment, find_instruction_comment
+from .infill import clean_infill
 from .postprocess import (
     CLOSING_FENCE_STOP,
     extract_code,
     is_multiline_context,
     leading_indent,
     reindent,
-    trim_completion,
 )
-from .prompts import FimTokens, build_ask_prompt, build_fim_prompt
+from .prompts import FimTokens, build_ask_prompt, build_fim_prompt, build_instruction, fill_template
 
 TokenCounter = Callable[[str], int]
+SNAP_LINES = 16
 ASK_STOPS = (CLOSING_FENCE_STOP,)
 
 
@@ -72,6 +73,11 @@ def ask_prompt(plan: AskPlan, template: str, language_id: str, request: str | No
     return build_ask_prompt(template, request or plan.request, reindent(plan.code, ""), language_id)
 
 
+def explain_prompt(plan: AskPlan, template: str, language_id: str) -> str:
+    """Magicoder's template around a request about the code, not primed: the answer is prose."""
+    return fill_template(template, build_instruction(plan.request, reindent(plan.code, ""), language_id))
+
+
 def answer_to_code(response: str, plan: AskPlan) -> str:
     """The code of the answer, indented like the selection it replaces."""
     return reindent(extract_code(response), plan.indent)
@@ -99,14 +105,39 @@ def inline_context(text: str, offset: int) -> InlineContext:
     return InlineContext(prefix, suffix, line_prefix, line_suffix.rstrip("\r"))
 
 
-def inline_prompt(ctx: InlineContext, fim: FimTokens, count_tokens: TokenCounter, budget: int) -> str:
-    """DeepSeek's fill-in-the-middle prompt, prefix and suffix cut to a token budget."""
-    return build_fim_prompt(ctx.prefix, ctx.suffix, fim, count_tokens, budget)
+def snap_prefix(prefix: str, kept: str, first_line: int, every: int = SNAP_LINES) -> str:
+    """The kept end of the prefix, started at the next line whose number is a multiple of ``every``.
+
+    ``first_line`` is the document line the prefix starts on. While the user types, the cut moves
+    by a line at a time; snapped, the prompt's start stays put for ``every`` lines, and the engine
+    reuses the KV cache of everything up to the cursor's line.
+    """
+    cut = len(prefix) - len(kept)
+    if cut == 0 or prefix[cut - 1] != "\n":
+        return kept  # nothing cut, or cut inside one long line
+    line = first_line + prefix.count("\n", 0, cut)
+    for _ in range(-line % every):
+        newline = prefix.find("\n", cut)
+        if newline < 0:
+            return kept
+        cut = newline + 1
+    return prefix[cut:]
+
+
+def inline_prompt(
+    ctx: InlineContext, fim: FimTokens, count_tokens: TokenCounter, budget: int, first_line: int = 0, header: str = ""
+) -> str:
+    """DeepSeek's fill-in-the-middle prompt, prefix and suffix cut to a token budget (prefix snapped
+    to a stable line; ``first_line``: the document line ctx.prefix starts on), ``header`` first."""
+    return build_fim_prompt(
+        ctx.prefix, ctx.suffix, fim, count_tokens, budget, header=header,
+        align_prefix=lambda kept: snap_prefix(ctx.prefix, kept, first_line),
+    )
 
 
 def inline_text(completion: str, ctx: InlineContext) -> str:
     """Clean the model's infill for ghost text ("" when nothing useful is left)."""
-    return trim_completion(completion, ctx.suffix, ctx.multiline)
+    return clean_infill(completion, ctx.prefix, ctx.suffix, ctx.line_prefix, ctx.multiline)
 
 
 def utf16_len(text: str) -> int:

@@ -72,8 +72,13 @@ def is_multiline_context(line_prefix: str, line_suffix: str) -> bool:
     """
     if not _NOTHING_MEANINGFUL.fullmatch(line_suffix):
         return False
+    return not line_prefix.strip() or ends_with_opener(line_prefix)
+
+
+def ends_with_opener(line_prefix: str) -> bool:
+    """Whether the text before the cursor ends by opening a block (``:`` ``{`` ``(`` ``[`` ``=>``, ``do``, ``then``)."""
     before = line_prefix.rstrip()
-    return not before or before.endswith(MULTILINE_OPENERS) or bool(_OPENER_WORD.search(before))
+    return bool(before) and (before.endswith(MULTILINE_OPENERS) or bool(_OPENER_WORD.search(before)))
 
 
 def _unmatched_closers(text: str) -> dict[str, int]:

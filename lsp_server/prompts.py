@@ -188,18 +188,23 @@ def build_fim_prompt(
     count_tokens: TokenCounter,
     budget: int,
     prefix_share: float = 0.75,
+    header: str = "",
+    align_prefix: Callable[[str], str] | None = None,
 ) -> str:
-    """begin + prefix + hole + suffix + end, prefix and suffix sharing ``budget`` tokens.
+    """begin + header + prefix + hole + suffix + end, prefix and suffix sharing ``budget`` tokens.
 
     The prefix gets ``prefix_share`` of the budget and the suffix the rest; what one side leaves
-    unused goes to the other.
+    unused goes to the other. ``header`` (e.g. snippets of other files) counts against the budget;
+    ``align_prefix`` may shorten the kept prefix further (e.g. to start at a stable line).
     """
-    budget = max(0, budget)
+    budget = max(0, budget - _tokens(header, count_tokens))
     share = min(1.0, max(0.0, prefix_share))
     suffix_share = budget - int(budget * share)
     kept_suffix = fit_suffix(suffix, count_tokens, suffix_share)
     kept_prefix = fit_prefix(prefix, count_tokens, budget - _tokens(kept_suffix, count_tokens))
+    if align_prefix is not None:
+        kept_prefix = align_prefix(kept_prefix)
     left_for_suffix = budget - _tokens(kept_prefix, count_tokens)
     if left_for_suffix > suffix_share and len(kept_suffix) < len(suffix):
         kept_suffix = fit_suffix(suffix, count_tokens, left_for_suffix)
-    return f"{fim.begin}{kept_prefix}{fim.hole}{kept_suffix}{fim.end}"
+    return f"{fim.begin}{header}{kept_prefix}{fim.hole}{kept_suffix}{fim.end}"

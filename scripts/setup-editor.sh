@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Install what the editor tests need: apt (chromium, ripgrep, neovim), the extension's npm packages
-# (npm ci in editor-client/) and code-server 4.100.3 into a cache folder outside the repository.
+# Install what the editor tests need: apt (chromium, ripgrep, neovim; g++, make, libkrb5-dev for
+# code-server's native modules), the extension's npm packages (npm ci in editor-client/) and
+# code-server 4.100.3 into a cache folder outside the repository.
 # Idempotent: each step runs only when its result is missing or stale. Needs Python, Node 20, npm and
 # apt (as root, or with sudo). Reaches only the Debian mirrors and the npm registry.
 set -euo pipefail
@@ -15,12 +16,19 @@ RIPGREP_RELEASE=v13.0.0-10
 CACHE=${MAGICODER_EDITOR_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/magicoder-lsp}
 CODE_SERVER_DIR="$CACHE/code-server"
 log() { echo "setup-editor: $*"; }
+export npm_config_update_notifier=false
 
 # -- apt ---------------------------------------------------------------------------------------------
 missing=()
 command -v chromium >/dev/null || missing+=(chromium)
 command -v rg >/dev/null || missing+=(ripgrep)
 command -v nvim >/dev/null || missing+=(neovim)
+# code-server's native modules are compiled here: a C++ toolchain and kerberos' headers.
+command -v g++ >/dev/null || missing+=(g++)
+command -v make >/dev/null || missing+=(make)
+[ -f /usr/include/gssapi/gssapi.h ] || missing+=(libkrb5-dev)
+# The headless browser renders text (screenshots) with whatever fonts are installed.
+[ -d /usr/share/fonts/truetype/dejavu ] || missing+=(fonts-dejavu-core)
 if [ ${#missing[@]} -gt 0 ]; then
     sudo=""
     [ "$(id -u)" = 0 ] || sudo=sudo
@@ -34,7 +42,7 @@ stamp=editor-client/node_modules/.magicoder-installed
 want=$(sha256sum editor-client/package-lock.json | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     log "npm ci in editor-client/"
-    (cd editor-client && npm ci --no-audit --no-fund --loglevel=error)
+    (cd editor-client && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
     echo "$want" > "$stamp"
 fi
 
@@ -55,12 +63,20 @@ if [ ! -x "$CODE_SERVER_DIR/node_modules/.bin/code-server" ] || [ ! -f "$CODE_SE
     cp "$(command -v rg)" "$seed/rg/rg"
     tar czf "$seed/ripgrep-$RIPGREP_RELEASE-$rg_target.tar.gz" -C "$seed/rg" rg
     echo '{"name": "magicoder-code-server", "private": true}' > "$CODE_SERVER_DIR/package.json"
-    # npm >= 11.19 skips dependencies' install scripts unless allowed; code-server needs its own
-    # (which runs npm install in lib/vscode and lib/vscode/extensions) and its native modules'.
+    # npm >= 11.19 skips dependencies' install scripts unless allowed, and only from package.json or an
+    # npmrc; code-server needs its own (it runs npm install in lib/vscode and lib/vscode/extensions, whose
+    # package.json files we do not own) and its native modules'. A user config of our own reaches those
+    # nested installs; an allow-scripts list would be passed down as a flag, which nested project
+    # installs refuse, so this folder (code-server's pinned shrinkwrap only) gets npm's old behaviour.
+    # (Our user config replaces ~/.npmrc, so it starts with a copy of it: registry, proxy…)
+    user_npmrc=$(npm config get userconfig)
+    (umask 077; { cat "$user_npmrc" 2>/dev/null || true; echo 'dangerously-allow-all-scripts=true'; } > "$CODE_SERVER_DIR/npmrc")
     (
         cd "$CODE_SERVER_DIR"
-        export TMPDIR="$tmp" npm_config_yes=true npm_config_unsafe_perm=true
-        export npm_config_allow_scripts="code-server,argon2,@parcel/watcher,@vscode/deviceid,@vscode/ripgrep,@vscode/spdlog,kerberos,native-watchdog,node-pty,esbuild"
+        export TMPDIR="$tmp" npm_config_yes=true npm_config_unsafe_perm=true npm_config_userconfig="$CODE_SERVER_DIR/npmrc"
+        # node-gyp downloads Node's headers from nodejs.org unless pointed at installed ones.
+        nodedir=$(dirname "$(dirname "$(readlink -f "$(command -v node)")")")
+        if [ -f "$nodedir/include/node/node_api.h" ]; then export npm_config_nodedir="$nodedir"; fi
         npm install --no-audit --no-fund --loglevel=error "code-server@$CODE_SERVER_VERSION"
     )
     test -x "$CODE_SERVER_DIR/node_modules/code-server/lib/vscode/node_modules/@vscode/ripgrep/bin/rg"

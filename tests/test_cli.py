@@ -28,3 +28,19 @@ def test_server_needs_no_torch_or_transformers():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_only_the_protocol_layer_imports_pygls():
+    package = Path(__file__).resolve().parent.parent / "lsp_server"
+    importers = sorted(
+        str(p.relative_to(package)) for p in package.rglob("*.py")
+        if any(line.lstrip().startswith(("import pygls", "from pygls")) for line in p.read_text().splitlines())
+    )
+    assert importers and all(name.startswith("protocol/") for name in importers), importers
+
+
+def test_no_server_module_is_over_400_lines():
+    package = Path(__file__).resolve().parent.parent / "lsp_server"
+    long = {str(p.relative_to(package)): n for p in package.rglob("*.py")
+            if "engine" not in p.parts and (n := len(p.read_text().splitlines())) > 400}
+    assert long == {}

@@ -1,0 +1,262 @@
+// End to end in a real VS Code (code-server + headless Chromium): install the .vsix, Ask Magicoder
+// from the lightbulb, Magicoder: Ask… with an instruction, accept ghost text with Tab, check the status
+// bar; screenshots and results.json go to the artifacts folder. Every process it starts is stopped by
+// pid at the end, also on failure.
+//
+//   node e2e/run.mjs --model DIR [--python PY] [--vsix FILE] [--code-server BIN] [--run-dir DIR] [--artifacts DIR]
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { parseArgs } from "node:util";
+import { copyLogs, installExtension, magicoderLog, prepare, start, writeUserSettings } from "./codeServer.mjs";
+import { descendants, stopTree } from "./procs.mjs";
+import { launch, until, Workbench } from "./workbench.mjs";
+
+const CLIENT = path.resolve(import.meta.dirname, "..");
+const REPO = path.dirname(CLIENT);
+const CACHE = process.env.MAGICODER_EDITOR_CACHE ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), ".cache"), "magicoder-lsp");
+
+const SAMPLE = fs.readFileSync(path.join(import.meta.dirname, "sample.py"), "utf8");
+// The commented function: lines 4-9 (1-based), selected as (3,0)-(9,0).
+const ASK_LINES = { first: 4, count: 6 };
+const INSTRUCTION = "add type hints";
+const ACTION = "Ask Magicoder: return the sum of the squares of xs";
+const TYPED = "    result = ";
+
+const { values: opt } = parseArgs({
+  options: {
+    model: { type: "string", default: process.env.MAGICODER_MODEL },
+    python: { type: "string", default: path.join(REPO, ".venv", "bin", "python") },
+    vsix: { type: "string", default: path.join(CLIENT, "dist", "magicoder-lsp.vsix") },
+    "code-server": { type: "string", default: path.join(CACHE, "code-server", "node_modules", ".bin", "code-server") },
+    "run-dir": { type: "string", default: path.join(REPO, ".cache", "editor-e2e") },
+    artifacts: { type: "string", default: path.join(REPO, ".cache", "artifacts", "editor-e2e") },
+  },
+});
+if (!opt.model) throw new Error("--model DIR (or $MAGICODER_MODEL) is required");
+
+const results = { steps: [], screenshots: [], sample: SAMPLE, typed: TYPED, instruction: INSTRUCTION };
+const step = (name, detail = {}) => {
+  const entry = { name, at: Date.now(), ...detail };
+  results.steps.push(entry);
+  console.log(`e2e: ${name}${Object.keys(detail).length ? ` ${JSON.stringify(detail)}` : ""}`);
+};
+
+const starts = (userData) => magicoderLog(userData).split("starting the server:").length - 1;
+
+// A quiet workbench: no trust prompt, welcome page, word suggestions (Tab must accept the ghost text)…
+const WORKBENCH_SETTINGS = {
+  "security.workspace.trust.enabled": false,
+  "workbench.startupEditor": "none",
+  "workbench.tips.enabled": false,
+  "workbench.enableExperiments": false,
+  "telemetry.telemetryLevel": "off",
+  "update.mode": "none",
+  "extensions.autoCheckUpdates": false,
+  "extensions.autoUpdate": false,
+  "extensions.ignoreRecommendations": true,
+  "editor.quickSuggestions": { other: false, comments: false, strings: false },
+  "editor.suggestOnTriggerCharacters": false,
+  "editor.wordBasedSuggestions": "off",
+  "editor.inlineSuggest.enabled": true,
+  "editor.wordWrap": "on",
+  "editor.minimap.enabled": false,
+  "files.autoSave": "off",
+  "git.openRepositoryInParentFolders": "never",
+};
+
+const dirty = async (wb) => (await wb.page.locator(".tab.active.dirty").count()) > 0;
+
+/**
+ * Waits for an answer to reach the file: applied at once, or (an edit that needs confirmation: a
+ * truncated answer, or magicoder.previewEdits) shown in the Refactor Preview and applied from there.
+ */
+async function answerApplied(wb, shot, name, file) {
+  const preview = () => wb.page.locator(".bulk-edit-panel").first().isVisible();
+  const how = await until(`${name} to reach the file`, async () => ((await dirty(wb)) ? "applied" : (await preview()) ? "previewed" : ""), 120_000);
+  if (how === "previewed") {
+    // Changes that need confirmation start unchecked: check the file (all its changes), then apply.
+    await shot(`${name}-refactor-preview`);
+    await wb.page.locator(".bulk-edit-panel .monaco-list").first().focus();
+    await wb.keyboard.press("Home");
+    await wb.keyboard.press("Space");
+    const checked = wb.page.locator(".bulk-edit-panel input[type=checkbox]:checked");
+    await until("the change to be checked in the Refactor Preview", async () => (await checked.count()) > 0, 10_000);
+    // Not in the command palette; its button takes the keyboard.
+    await wb.page.locator(".bulk-edit-panel .monaco-button", { hasText: "Apply" }).first().focus();
+    await wb.keyboard.press("Enter");
+    await until(`${name} to be applied from the Refactor Preview`, () => dirty(wb), 30_000);
+  }
+  await wb.openFile(path.basename(file)); // the keyboard back in the editor
+  await shot(`${name}-applied`);
+  await wb.save();
+  return how;
+}
+
+/** Magicoder: Ask… with `instruction` on the first line. */
+async function askWithInstruction(wb, instruction) {
+  await wb.goToLine(1);
+  await wb.keyboard.press("Shift+End");
+  await wb.command("Magicoder: Ask…");
+  const box = wb.page.locator(".quick-input-widget input");
+  await box.waitFor();
+  await box.fill(instruction);
+  await wb.keyboard.press("Enter");
+}
+
+/** The last `Ask Magicoder: {...}` result the extension logged. */
+function lastAskResult(userData) {
+  const lines = magicoderLog(userData).split("\n").filter((l) => l.includes("[info] Ask Magicoder: {"));
+  return lines.length ? JSON.parse(lines.at(-1).slice(lines.at(-1).indexOf("{"))) : undefined;
+}
+
+async function scenario(wb, { file, shot, dirs }) {
+  const read = () => fs.readFileSync(file, "utf8");
+  const t0 = Date.now();
+  const ready = await until("the Magicoder status bar item to show the loaded model", () => wb.statusItem(/Magicoder CPU/), 120_000);
+  step("server ready", { status: ready, seconds: (Date.now() - t0) / 1000 });
+  await wb.openFile(path.basename(file));
+  await shot("01-opened");
+
+  // Ask Magicoder from the lightbulb on the selected, commented function.
+  await wb.goToLine(ASK_LINES.first);
+  for (let i = 0; i < ASK_LINES.count; i++) await wb.keyboard.press("Shift+ArrowDown");
+  const picked = await wb.codeAction(ACTION, () => shot("02-lightbulb-menu"));
+  step("code action picked", { title: picked });
+  await wb.page.waitForTimeout(150);
+  await shot("03-asking");
+  const how = await answerApplied(wb, shot, "04-ask", file);
+  results.afterAsk = read();
+  if (results.afterAsk === SAMPLE) throw new Error("Ask Magicoder left the file unchanged");
+  step("Ask Magicoder applied", { how, changedChars: results.afterAsk.length - SAMPLE.length });
+
+  // Magicoder: Ask… with a free-text instruction on the first line (import json).
+  await askWithInstruction(wb, INSTRUCTION);
+  const how2 = await answerApplied(wb, shot, "05-ask-instruction", file);
+  results.afterInstruction = read();
+  step("Magicoder: Ask… applied", { how: how2, changedChars: results.afterInstruction.length - results.afterAsk.length });
+
+  // Ghost text at the end of the file, accepted with Tab.
+  await wb.keyboard.press("Control+End");
+  await wb.keyboard.type(TYPED);
+  const ghost = await until("ghost text", () => wb.ghostText(), 60_000);
+  await shot("06-ghost-text");
+  step("ghost text shown", { ghost });
+  results.ghost = ghost;
+  await wb.keyboard.press("Tab");
+  await until("the ghost text to be accepted", async () => !(await wb.ghostText()), 10_000);
+  await wb.save();
+  results.afterTab = read();
+  await shot("07-ghost-text-accepted");
+  const beforeTab = results.afterInstruction + TYPED;
+  if (!results.afterTab.startsWith(beforeTab) || results.afterTab.length <= beforeTab.length) {
+    throw new Error(`Tab did not insert the ghost text: ${JSON.stringify(results.afterTab.slice(beforeTab.length - 40))}`);
+  }
+  step("ghost text accepted", { inserted: results.afterTab.slice(beforeTab.length) });
+
+  // Status bar after the answers, and the logs.
+  results.status = await wb.statusItem(/Magicoder/);
+  step("status bar", { text: results.status });
+  await wb.page.locator(".statusbar").screenshot({ path: shot.file("08-status-bar") });
+
+  // Toggle Inline Completions: applied by the client at once (no restart), shown in the status bar.
+  const slashed = async () => (await wb.page.locator(".statusbar .statusbar-item .codicon-circle-slash").count()) > 0;
+  await wb.command("Magicoder: Toggle Inline Completions");
+  await until("the status bar to show inline completions off", slashed);
+  await wb.command("Magicoder: Toggle Inline Completions");
+  await until("the status bar to show inline completions on", async () => !(await slashed()));
+  if (starts(dirs.userData) !== 1) throw new Error(`toggling inline completions restarted the server:\n${magicoderLog(dirs.userData)}`);
+  step("inline completions toggled off and on");
+
+  // Restart Server.
+  await wb.command("Magicoder: Restart Server");
+  await until("the server to restart", () => starts(dirs.userData) === 2, 30_000);
+  await until("the restarted server to be ready", () => wb.statusItem(/Magicoder CPU/), 60_000);
+  step("restarted by the command");
+
+  // A setting changed in the Settings editor reaches the running server (no restart): the next
+  // answer is at most 64 tokens.
+  await wb.setSetting("magicoder.maxNewTokens", "64");
+  await shot("09-settings-changed");
+  await until("the setting to be sent to the server", () => magicoderLog(dirs.userData).includes("sent to the server (maxNewTokens=64)"), 30_000);
+  await wb.openFile(path.basename(file)); // back from the Settings editor
+  await askWithInstruction(wb, "make it shorter");
+  await answerApplied(wb, shot, "10-ask-64-tokens", file);
+  const last = await until("the answer's log line", () => lastAskResult(dirs.userData)?.tokens <= 64 && lastAskResult(dirs.userData), 30_000);
+  if (starts(dirs.userData) !== 2) throw new Error(`a settings change restarted the server:\n${magicoderLog(dirs.userData)}`);
+  step("settings change applied live", { answer: last });
+
+  // Cancel from the progress notification stops a long answer; the file stays as it was.
+  await wb.setSetting("magicoder.maxNewTokens", "3000");
+  await until("the setting to be sent to the server", () => magicoderLog(dirs.userData).includes("sent to the server (maxNewTokens=3000)"), 30_000);
+  await wb.openFile(path.basename(file));
+  const before = read();
+  await askWithInstruction(wb, "rewrite everything");
+  const cancel = wb.page.locator(".notification-toast .monaco-button", { hasText: "Cancel" }).first();
+  await cancel.waitFor({ timeout: 30_000 });
+  await shot("11-cancellable-progress");
+  await cancel.focus();
+  await wb.keyboard.press("Enter");
+  await until("Ask Magicoder to be cancelled", () => magicoderLog(dirs.userData).includes("Ask Magicoder: cancelled"), 30_000);
+  await wb.page.waitForTimeout(1000);
+  if ((await dirty(wb)) || read() !== before) throw new Error("a cancelled Ask changed the file");
+  step("Ask cancelled from the progress notification");
+  const errors = magicoderLog(dirs.userData).split("\n").filter((line) => line.includes("[error]"));
+  if (errors.length) throw new Error(`errors in the Magicoder log:\n${errors.join("\n")}`);
+  await wb.command("Magicoder: Show Logs");
+  await wb.page.waitForTimeout(1000);
+  await shot("12-logs");
+}
+
+const readIfThere = (file) => (fs.existsSync(file) ? fs.readFileSync(file, "utf8") : `(no ${file})`);
+
+async function main() {
+  const { dirs, env } = prepare(opt["run-dir"]);
+  fs.rmSync(opt.artifacts, { recursive: true, force: true });
+  fs.mkdirSync(opt.artifacts, { recursive: true });
+  const file = path.join(dirs.workspace, "sample.py");
+  fs.writeFileSync(file, SAMPLE);
+  const machine = { "magicoder.pythonPath": opt.python, "magicoder.model": opt.model };
+  writeUserSettings(dirs, WORKBENCH_SETTINGS, machine);
+
+  let context;
+  let wb;
+  const shot = async (name) => {
+    if (wb) await wb.screenshot(shot.file(name));
+  };
+  shot.file = (name) => {
+    const file = path.join(opt.artifacts, `${name}.png`);
+    results.screenshots.push(file);
+    return file;
+  };
+  try {
+    step("install extension", { vsix: opt.vsix });
+    installExtension(opt["code-server"], opt.vsix, dirs, env);
+    const server = await start(opt["code-server"], dirs, env, path.join(opt.artifacts, "code-server.log"));
+    step("code-server listening", { url: server.url, pid: server.child.pid });
+    context = await launch(dirs.profile);
+    const page = context.pages()[0] ?? (await context.newPage());
+    wb = new Workbench(page);
+    await wb.open(server.url, dirs.workspace);
+    await scenario(wb, { file, shot, dirs });
+    results.ok = true;
+  } catch (error) {
+    results.ok = false;
+    results.error = String(error?.stack ?? error);
+    console.error(`e2e: FAILED: ${results.error}`);
+    await shot("99-failure").catch(() => undefined);
+    if (wb) results.statusBarAtFailure = await wb.statusBar().catch(() => undefined);
+    if (wb) results.notificationsAtFailure = await wb.notifications().catch(() => undefined);
+  } finally {
+    await context?.close().catch(() => undefined);
+    // Chromium, code-server, its extension hosts and the language servers they started.
+    results.stoppedPids = await stopTree(descendants(process.pid));
+    copyLogs(dirs.userData, opt.artifacts);
+    if (!results.ok) console.error(readIfThere(path.join(opt.artifacts, "Magicoder.log")));
+    fs.writeFileSync(path.join(opt.artifacts, "results.json"), JSON.stringify(results, null, 2));
+  }
+  console.log(`e2e: ${results.ok ? "passed" : "failed"}; artifacts in ${opt.artifacts}`);
+  process.exitCode = results.ok ? 0 : 1;
+}
+
+await main();

@@ -1,0 +1,95 @@
+// Entry point: settings, commands, the status bar item and the server controller.
+import * as vscode from "vscode";
+import { log, showError, showLogs } from "./logger";
+import { onPythonInterpreterChange } from "./python";
+import { ASK_COMMAND, ServerController } from "./server";
+import { readSettings, Settings } from "./settings";
+import { StatusModel } from "./status";
+
+let controller: ServerController | undefined;
+
+function currentSettings(): Settings {
+  const config = vscode.workspace.getConfiguration("magicoder");
+  const folder = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+  return readSettings((key) => config.get(key), { workspaceFolder: folder });
+}
+
+export async function activate(context: vscode.ExtensionContext): Promise<void> {
+  const status = new StatusModel();
+  const item = vscode.window.createStatusBarItem("magicoder.status", vscode.StatusBarAlignment.Right, 100);
+  item.name = "Magicoder";
+  const render = () => {
+    const view = status.view();
+    item.text = view.text;
+    item.tooltip = view.tooltip;
+    item.command = view.command;
+    item.backgroundColor = view.error ? new vscode.ThemeColor("statusBarItem.errorBackground") : undefined;
+    item.show();
+  };
+  const server = new ServerController({ settings: currentSettings, status, render });
+  controller = server;
+  context.subscriptions.push(
+    item,
+    server,
+    vscode.commands.registerCommand("magicoder.showLogs", showLogs),
+    vscode.commands.registerCommand("magicoder.restartServer", () => server.restart()),
+    vscode.commands.registerCommand("magicoder.toggleInline", toggleInline),
+    vscode.commands.registerCommand("magicoder.askWithInstruction", () => askWithInstruction(server)),
+    vscode.workspace.onDidChangeConfiguration((event) => {
+      if (event.affectsConfiguration("magicoder")) void server.settingsChanged();
+    }),
+  );
+  render();
+  // With no magicoder.pythonPath, a new interpreter picked in the Python extension restarts the server.
+  void onPythonInterpreterChange(vscode.extensions, () => {
+    if (!currentSettings().pythonPath) void server.restart();
+  }).then((sub) => sub && context.subscriptions.push(sub), (error) => log.warn(`Python extension: ${String(error)}`));
+  await server.start();
+}
+
+export async function deactivate(): Promise<void> {
+  await controller?.stop();
+  controller = undefined;
+}
+
+async function toggleInline(): Promise<void> {
+  const config = vscode.workspace.getConfiguration("magicoder");
+  const enabled = !config.get<boolean>("inline.enabled", true);
+  // Where the user set it (workspace or user settings), else the user settings.
+  const inspected = config.inspect<boolean>("inline.enabled");
+  const target =
+    inspected?.workspaceValue !== undefined ? vscode.ConfigurationTarget.Workspace : vscode.ConfigurationTarget.Global;
+  await config.update("inline.enabled", enabled, target);
+  log.info(`inline completions ${enabled ? "on" : "off"}`);
+  void vscode.window.setStatusBarMessage(`Magicoder: inline completions ${enabled ? "on" : "off"}`, 3000);
+}
+
+/** Magicoder: Ask… — a free-text instruction for the selection (or the current line). */
+async function askWithInstruction(server: ServerController): Promise<void> {
+  const editor = vscode.window.activeTextEditor;
+  if (!editor) {
+    void vscode.window.showInformationMessage("Magicoder: open a file and select the code to change first.");
+    return;
+  }
+  const client = server.languageClient;
+  if (!client) {
+    void showError("Magicoder: the server is not running.");
+    return;
+  }
+  const instruction = await vscode.window.showInputBox({
+    title: "Ask Magicoder",
+    prompt: "What should Magicoder do with the selected code?",
+    placeHolder: "e.g. add type hints and a docstring",
+    ignoreFocusOut: true,
+  });
+  if (!instruction?.trim()) return;
+  const { document, selection } = editor;
+  const range = selection.isEmpty ? document.lineAt(selection.active.line).range : selection;
+  const argument = {
+    uri: client.code2ProtocolConverter.asUri(document.uri),
+    version: document.version,
+    range: client.code2ProtocolConverter.asRange(range),
+    instruction: instruction.trim(),
+  };
+  await vscode.commands.executeCommand(ASK_COMMAND, argument);
+}

@@ -1,0 +1,90 @@
+// What the status bar item shows, from the server's `magicoder/status` notifications and the client's
+// own state. Pure: extension.ts renders the view.
+
+export type ServerState = "loading" | "ready" | "busy" | "error";
+export type ClientState = "starting" | "running" | "stopped" | "failed";
+
+export interface StatusParams {
+  state: ServerState;
+  model: string | null;
+  provider: string | null;
+  message?: string;
+  tokensPerSecond?: number;
+}
+
+export interface StatusView {
+  text: string;
+  tooltip: string;
+  error: boolean;
+  command: string;
+}
+
+export const SHOW_LOGS = "magicoder.showLogs";
+
+/** "CPUExecutionProvider" → "CPU", "CUDAExecutionProvider" → "CUDA". */
+export function providerLabel(provider: string | null | undefined): string | undefined {
+  if (!provider) return undefined;
+  return provider.replace(/ExecutionProvider$/, "") || provider;
+}
+
+export function formatRate(tokensPerSecond: number): string {
+  return tokensPerSecond >= 100 ? `${Math.round(tokensPerSecond)} tok/s` : `${tokensPerSecond.toFixed(1)} tok/s`;
+}
+
+function isStatus(value: unknown): value is StatusParams {
+  const v = value as StatusParams;
+  return typeof v === "object" && v !== null && ["loading", "ready", "busy", "error"].includes(v.state);
+}
+
+export class StatusModel {
+  private server: StatusParams | undefined;
+  private client: ClientState = "starting";
+  private clientMessage: string | undefined;
+  private lastRate: number | undefined;
+  inlineEnabled = true;
+
+  /** A `magicoder/status` notification; malformed ones are ignored. Returns whether it was used. */
+  update(params: unknown): boolean {
+    if (!isStatus(params)) return false;
+    this.server = params;
+    if (typeof params.tokensPerSecond === "number" && params.tokensPerSecond > 0) this.lastRate = params.tokensPerSecond;
+    return true;
+  }
+
+  setClient(state: ClientState, message?: string): void {
+    this.client = state;
+    this.clientMessage = message;
+    if (state !== "running") this.server = undefined;
+  }
+
+  view(): StatusView {
+    const s = this.server;
+    const provider = providerLabel(s?.provider);
+    const lines = [`Magicoder: ${this.describe()}`];
+    if (s?.model) lines.push(`Model: ${s.model}`);
+    if (provider) lines.push(`Runs on: ${provider}`);
+    if (this.lastRate !== undefined) lines.push(`Last answer: ${formatRate(this.lastRate)}`);
+    lines.push(`Inline completions: ${this.inlineEnabled ? "on" : "off"}`);
+    const message = s?.message ?? this.clientMessage;
+    if (message) lines.push("", message);
+    const error = this.client === "failed" || this.client === "stopped" || s?.state === "error";
+    if (error) lines.push("", "Click to show the logs.");
+
+    let icon = "$(sparkle)";
+    if (error) icon = "$(error)";
+    else if (this.client === "starting" || s === undefined || s.state === "loading" || s.state === "busy") icon = "$(loading~spin)";
+    const parts = [`${icon} Magicoder`];
+    if (provider && !error) parts.push(provider);
+    if (s?.state === "loading" && !error) parts.push("loading…");
+    const rate = this.lastRate !== undefined && !error ? ` · ${formatRate(this.lastRate)}` : "";
+    const inline = this.inlineEnabled ? "" : " $(circle-slash)";
+    return { text: parts.join(" ") + rate + inline, tooltip: lines.join("\n"), error, command: SHOW_LOGS };
+  }
+
+  private describe(): string {
+    if (this.client === "failed") return "cannot start the server";
+    if (this.client === "stopped") return "the server stopped";
+    if (this.client === "starting" || !this.server) return "starting the server";
+    return { loading: "loading the model", ready: "ready", busy: "generating", error: "error" }[this.server.state];
+  }
+}

@@ -1,0 +1,1 @@
+"""The server's request handlers, free of pygls: they see the editor through handlers.host.Host."""

@@ -1,0 +1,134 @@
+"""textDocument/inlineCompletion, and textDocument/completion for clients without inline completion.
+
+Latest wins: a new request cancels the older one's generation mid-decode (and $/cancelRequest
+cancels its own). Debounce: a request arriving less than ``debounceMs`` after the previous one
+(the user is typing) first waits that long, and gives up if a newer one arrives meanwhile; a
+request after a pause starts at once. While the model loads there is no ghost text (the editor
+never waits for it). The prompt is built from the text around the cursor only, off the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from dataclasses import dataclass
+
+from lsprotocol import types
+
+from ..assist import inline_context, inline_prompt, inline_text
+from ..comments import comment_markers
+from ..engine import CancelToken
+from ..model_host import describe
+from ..prompts import MAX_CHARS_PER_TOKEN, FimTokens
+from ..snippets import pick_snippets, query_text, render_snippets
+from ..text import units
+from .host import Document, Host
+
+SNIPPET_SHARE = 0.25  # of the inline context budget, at most
+COMPLETION_LABEL_CHARS = 60
+_WORD_BEFORE = re.compile(r"[A-Za-z0-9_$]*$")
+
+
+@dataclass(frozen=True)
+class Completion:
+    text: str
+    line_prefix: str
+
+
+class InlineCompleter:
+    def __init__(self, host: Host):
+        self.host = host
+        self.latest = 0
+        self.cancel: CancelToken | None = None
+        self.last_arrival = float("-inf")
+        self.superseded = 0
+
+    def _supersede(self) -> None:
+        """Count a request a newer one replaced (reported in the next log line); it gets nothing."""
+        self.superseded += 1
+
+    async def complete(self, uri: str, position: types.Position) -> Completion | None:
+        """The cleaned completion at the position, or None (disabled, superseded or nothing useful)."""
+        started = time.perf_counter()
+        host = self.host
+        doc = host.document(uri)
+        offset = doc.text.offset_at(position.line, position.character, host.encoding)
+        if not host.settings.inline_enabled or host.model.is_loading:
+            return None  # ghost text is optional: never make the editor wait for a model load
+        self.latest += 1
+        mine = self.latest
+        if self.cancel is not None:
+            self.cancel.cancel()  # latest wins: the older generation stops at its next decode step
+        debounce = host.settings.debounce_ms / 1000
+        typing = time.monotonic() - self.last_arrival < debounce
+        self.last_arrival = time.monotonic()
+        if typing:
+            await asyncio.sleep(debounce)
+        if mine != self.latest:
+            return self._supersede()
+        engine = await host.model.engine()
+        if mine != self.latest:
+            return self._supersede()
+        ctx, prompt = await asyncio.to_thread(self._prompt, engine, doc, offset)  # tokenizing: off the event loop
+        if mine != self.latest:
+            return self._supersede()
+        cancel = self.cancel = CancelToken()
+        host.track_request(cancel)
+        stops = () if ctx.multiline else ("\n",)
+        result = await host.model.generate(engine, prompt, host.settings.inline_max_new_tokens, stops, cancel)
+        if result.finish_reason == "cancelled" or mine != self.latest:
+            return self._supersede()
+        skipped, self.superseded = self.superseded, 0
+        line = describe("inline completion", result, time.perf_counter() - started)
+        host.log_message(types.MessageType.Info, f"{line}; {skipped} superseded before it" if skipped else line)
+        text = inline_text(result.text, ctx)
+        return Completion(text, ctx.line_prefix) if text else None
+
+    def _prompt(self, engine: object, doc: Document, offset: int):
+        settings = self.host.settings
+        window = settings.inline_context_tokens * MAX_CHARS_PER_TOKEN
+        low = max(0, offset - window)
+        source = doc.text.text[low : offset + window]
+        ctx = inline_context(source, offset - low)
+        m = engine.manifest.prompt  # type: ignore[attr-defined]
+        count = engine.count_tokens  # type: ignore[attr-defined]
+        header = self._snippets(doc, ctx.prefix, count) if settings.inline_snippets else ""
+        first_line = doc.text.position_at(low)[0]
+        prompt = inline_prompt(ctx, FimTokens(m.fim_begin, m.fim_hole, m.fim_end), count,
+                               settings.inline_context_tokens, first_line, header)
+        return ctx, prompt
+
+    def _snippets(self, doc: Document, prefix: str, count) -> str:
+        others = [(other.path.name if other.path else other.uri, other.text.text) for other in self.host.open_documents()
+                  if other.uri != doc.uri and other.language_id == doc.language_id]
+        snippets = pick_snippets(query_text(prefix), others)
+        marker = (comment_markers(doc.language_id) or ("#",))[0].strip()
+        return render_snippets(snippets, marker, count, int(self.host.settings.inline_context_tokens * SNIPPET_SHARE))
+
+
+def inline_items(found: Completion | None, position: types.Position) -> types.InlineCompletionList:
+    if found is None:
+        return types.InlineCompletionList(items=[])
+    where = types.Range(position, position)
+    return types.InlineCompletionList(items=[types.InlineCompletionItem(insert_text=found.text, range=where)])
+
+
+def completion_items(found: Completion | None, position: types.Position, encoding: str) -> types.CompletionList:
+    """The completion as one completion item that replaces the word before the cursor (clients filter by it)."""
+    if found is None:
+        return types.CompletionList(is_incomplete=True, items=[])
+    word = _WORD_BEFORE.search(found.line_prefix).group(0)
+    start = types.Position(position.line, max(0, position.character - units(word, encoding)))
+    first_line = (word + found.text).split("\n", 1)[0]
+    label = first_line if len(first_line) <= COMPLETION_LABEL_CHARS else first_line[: COMPLETION_LABEL_CHARS - 1] + "…"
+    item = types.CompletionItem(
+        label=label if "\n" not in found.text else f"{label} …",
+        kind=types.CompletionItemKind.Text,
+        detail="Magicoder",
+        filter_text=first_line,
+        sort_text="0",
+        insert_text_format=types.InsertTextFormat.PlainText,
+        text_edit=types.TextEdit(types.Range(start, position), word + found.text),
+    )
+    return types.CompletionList(is_incomplete=True, items=[item])

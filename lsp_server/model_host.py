@@ -1,0 +1,176 @@
+"""The model behind the server: loading and reloading it, running generations off the event loop,
+the ``magicoder/status`` notification and the one message a user sees when the engine fails."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from lsprotocol import types
+
+from .engine import BUILD_HINT, CancelToken, Engine, EngineError, GenerationResult
+from .engine.sampling import GREEDY, Sampling
+from .errors import RequestFailed
+from .settings import Settings
+
+log = logging.getLogger(__name__)
+
+STATUS_NOTIFICATION = "magicoder/status"
+PROGRESS_INTERVAL_S = 0.1  # partial answers are reported at most this often
+OnText = Callable[[str, int], None]  # (answer so far, tokens so far)
+EngineFactory = Callable[[Settings], Any]  # an engine.Engine or a stand-in with its interface
+
+
+class Client(Protocol):
+    """What the model host says to the editor."""
+
+    def notify(self, method: str, params: dict) -> None: ...
+    def show_message(self, kind: types.MessageType, text: str) -> None: ...
+    async def begin_progress(self, title: str, message: str, cancel: CancelToken | None = None) -> Any: ...
+
+
+def describe(what: str, result: GenerationResult, seconds: float) -> str:
+    """One log line for a generation, with its timings."""
+    return (
+        f"{what}: {result.prompt_tokens} prompt tokens ({result.cached_tokens} cached), {len(result.token_ids)} new "
+        f"({result.finish_reason}), TTFT {result.ttft_s * 1000:.0f} ms, {result.decode_tokens_per_s:.1f} tok/s, "
+        f"total {seconds * 1000:.0f} ms"
+    )
+
+
+def real_engine(settings: Settings) -> Engine:
+    if not settings.model:
+        raise EngineError(f"no model folder is configured: {BUILD_HINT}")
+    return Engine(settings.model, settings.threads, settings.device)
+
+
+class ModelHost:
+    def __init__(self, client: Client, factory: EngineFactory = real_engine):
+        self.client = client
+        self.factory = factory
+        self.current: Any = None
+        self.error: str | None = None
+        self.loading: asyncio.Task | None = None
+        self.tokens_per_second: float | None = None
+        self._running = 0
+        self._shown_failures: set[str] = set()
+
+    # -- loading ---------------------------------------------------------------------------
+    def start_loading(self, settings: Settings) -> asyncio.Task:
+        """Load (or reload) the model; loads run one after another, the last one wins."""
+        self.loading = asyncio.ensure_future(self._load(settings, self.loading))
+        return self.loading
+
+    async def _load(self, settings: Settings, previous: asyncio.Task | None) -> None:
+        if previous is not None and not previous.done():
+            await asyncio.wait([previous])
+        self.current, self.error, self._shown_failures = None, None, set()
+        what = settings.model or "(no model folder)"
+        self.status("loading", message=f"loading {what}")
+        progress = await self.client.begin_progress("Magicoder", f"loading the model {what}")
+        started = time.perf_counter()
+        try:
+            self.current = await asyncio.to_thread(self.factory, settings)
+        except Exception as exc:  # EngineError, onnxruntime's errors, a broken folder: the server keeps serving
+            log.debug("load failed", exc_info=True)
+            self.error = f"cannot load the model: {exc}" if settings.model else str(exc)
+        progress.end(self.error or f"loaded in {time.perf_counter() - started:.1f} s")
+        if self.error:
+            log.error("%s", self.error)
+            self.status("error", message=self.error)
+            self.client.show_message(types.MessageType.Error, f"Magicoder: {self.error}")
+        else:
+            log.info("model %s ready on %s", self.current.name, self.current.provider)
+            self.status("ready")
+
+    @property
+    def is_loading(self) -> bool:
+        return self.loading is not None and not self.loading.done()
+
+    @property
+    def unavailable(self) -> str | None:
+        """Why no request can be served now (None while loading or when loaded)."""
+        if self.loading is None:
+            return "the model is not loaded"
+        if self.loading.done() and self.current is None:
+            return self.error or "the model is not loaded"
+        return None
+
+    async def engine(self) -> Any:
+        """The loaded engine (waiting for a load in progress), or RequestFailed saying why there is none."""
+        while self.is_loading:
+            await asyncio.shield(self.loading)
+        if self.current is None:
+            raise RequestFailed(f"Magicoder is unavailable: {self.unavailable}")
+        return self.current
+
+    # -- status ----------------------------------------------------------------------------
+    def status(self, state: str, **extra: object) -> None:
+        engine = self.current
+        payload: dict[str, object] = {
+            "state": state,
+            "model": engine.name if engine else None,
+            "provider": engine.provider if engine else None,
+        }
+        if self.tokens_per_second is not None:
+            payload["tokensPerSecond"] = round(self.tokens_per_second, 1)
+        self.client.notify(STATUS_NOTIFICATION, {**payload, **{k: v for k, v in extra.items() if v is not None}})
+
+    def fail(self, message: str) -> RequestFailed:
+        """A generation failed: the error for the request, and (once per distinct failure) a message for the user."""
+        log.error("%s", message)
+        self.status("error", message=message)
+        if message not in self._shown_failures:
+            self._shown_failures.add(message)
+            self.client.show_message(types.MessageType.Error, f"Magicoder: {message}")
+        return RequestFailed(message)
+
+    # -- generation ------------------------------------------------------------------------
+    async def generate(
+        self,
+        engine: Any,
+        prompt: str,
+        max_new_tokens: int,
+        stops: tuple[str, ...],
+        cancel: CancelToken,
+        on_text: OnText | None = None,
+        sampling: Sampling = GREEDY,
+    ) -> GenerationResult:
+        """Generate in a worker thread; a cancelled request (or token) stops it within one decode step.
+
+        ``on_text`` gets the answer so far on the event loop, at most every PROGRESS_INTERVAL_S.
+        """
+        loop = asyncio.get_running_loop()
+        result = GenerationResult()
+
+        def run() -> GenerationResult:
+            text, reported = "", time.monotonic()
+            for piece in engine.stream(prompt, max_new_tokens, stops, cancel, result, sampling=sampling):
+                text += piece
+                if on_text is not None and time.monotonic() - reported >= PROGRESS_INTERVAL_S:
+                    reported = time.monotonic()
+                    loop.call_soon_threadsafe(on_text, text, len(result.token_ids))
+            return result
+
+        self._running += 1
+        if self._running == 1:
+            self.status("busy")
+        failed = False
+        try:
+            return await asyncio.to_thread(run)
+        except asyncio.CancelledError:
+            cancel.cancel()
+            raise
+        except Exception as exc:  # EngineError, or onnxruntime's own errors: the server keeps serving
+            failed = True
+            log.debug("generation failed", exc_info=True)
+            raise self.fail(str(exc) if isinstance(exc, EngineError) else f"the engine failed: {exc}") from exc
+        finally:
+            self._running -= 1
+            if result.decode_tokens_per_s > 0:
+                self.tokens_per_second = result.decode_tokens_per_s
+            if self._running == 0 and not failed:
+                self.status("ready")

@@ -1,0 +1,182 @@
+"""MagicoderServer: pygls' LanguageServer as the handlers' Host (documents, client calls, progress, cancellation)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import uuid
+from collections import deque
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
+
+from lsprotocol import types
+from pygls.exceptions import FeatureRequestError, JsonRpcException
+from pygls.lsp.server import LanguageServer
+from pygls.uris import to_fs_path
+
+from .. import __version__
+from ..engine import CancelToken
+from ..errors import InvalidParams
+from ..handlers.host import Document
+from ..handlers.inline import InlineCompleter
+from ..model_host import EngineFactory, ModelHost, real_engine
+from ..settings import SECTION, Settings
+from ..text import DocumentText
+from .jsonrpc import PARSE_ERROR, WORK_DONE_TOKEN, MagicoderProtocol
+
+log = logging.getLogger(__name__)
+CANCELLED_IDS_KEPT = 64
+CLIENT_TIMEOUT_S = 10.0  # for the server's own requests that it waits on (progress create, configuration)
+
+
+class _NoProgress:
+    def report(self, message: str | None = None, percentage: int | None = None) -> None:
+        pass
+
+    def end(self, message: str | None = None) -> None:
+        pass
+
+
+class _Progress:
+    def __init__(self, server: MagicoderServer, token: types.ProgressToken):
+        self.server, self.token = server, token
+
+    def report(self, message: str | None = None, percentage: int | None = None) -> None:
+        self.server.work_done_progress.report(self.token, types.WorkDoneProgressReport(message=message, percentage=percentage))
+
+    def end(self, message: str | None = None) -> None:
+        self.server.work_done_progress.end(self.token, types.WorkDoneProgressEnd(message=message))
+        self.server.work_done_progress.tokens.pop(self.token, None)
+        self.server.forget(("progress", self.token))
+
+
+class MagicoderServer(LanguageServer):
+    def __init__(self, model_override: str | None = None, engine_factory: EngineFactory = real_engine):
+        super().__init__("magicoder-lsp", __version__, protocol_cls=MagicoderProtocol)
+        self.model_override = model_override
+        self.settings = Settings()
+        self.model = ModelHost(self, engine_factory)
+        self.inline = InlineCompleter(self)
+        self._cancels: dict[tuple[str, Any], CancelToken] = {}
+        self._texts: dict[str, DocumentText] = {}
+        self._cancelled_ids: deque[int | str] = deque(maxlen=CANCELLED_IDS_KEPT)
+
+    # -- documents -------------------------------------------------------------------------
+    @property
+    def encoding(self) -> str:
+        return str(self.server_capabilities.position_encoding or types.PositionEncodingKind.Utf16)
+
+    def _snapshot(self, uri: str, doc: Any) -> Document:
+        text = self._texts.get(uri)
+        if text is None or text.text is not doc.source:
+            text = self._texts[uri] = DocumentText(doc.source)
+        path = to_fs_path(doc.uri) if doc.uri.startswith("file:") else None
+        return Document(doc.uri, doc.language_id or "", doc.version, text, Path(path) if path else None)
+
+    def document(self, uri: str) -> Document:
+        key = unquote(uri)
+        doc = self.workspace.text_documents.get(key)
+        if doc is None:
+            raise InvalidParams(f"document {uri} is not open")
+        return self._snapshot(key, doc)
+
+    def open_documents(self) -> list[Document]:
+        return [self._snapshot(key, doc) for key, doc in list(self.workspace.text_documents.items())]
+
+    def closed(self, uri: str) -> None:
+        self._texts.pop(unquote(uri), None)
+
+    # -- messages to the client ------------------------------------------------------------
+    def notify(self, method: str, params: dict) -> None:
+        self.protocol.notify(method, params)
+
+    def show_message(self, kind: types.MessageType, text: str) -> None:
+        self.window_show_message(types.ShowMessageParams(kind, text))
+
+    def log_message(self, kind: types.MessageType, text: str) -> None:
+        self.window_log_message(types.LogMessageParams(kind, text))
+
+    async def _ask_client(self, call: Any) -> Any:
+        try:
+            return await asyncio.wait_for(call, CLIENT_TIMEOUT_S)
+        except (JsonRpcException, asyncio.TimeoutError, ConnectionError) as exc:
+            log.warning("the client did not answer: %r", exc)
+            return None
+
+    async def apply_edit(self, edit: types.WorkspaceEdit, label: str) -> types.ApplyWorkspaceEditResult:
+        try:
+            response = await self.workspace_apply_edit_async(types.ApplyWorkspaceEditParams(edit=edit, label=label))
+        except JsonRpcException as exc:
+            return types.ApplyWorkspaceEditResult(applied=False, failure_reason=f"the editor answered: {exc}")
+        return response or types.ApplyWorkspaceEditResult(applied=False)
+
+    async def show_document(self, uri: str) -> None:
+        window = self.client_capabilities.window
+        if window and window.show_document and window.show_document.support:
+            await self._ask_client(self.window_show_document_async(types.ShowDocumentParams(uri=uri, take_focus=True)))
+
+    async def configuration(self) -> object:
+        workspace = self.client_capabilities.workspace
+        if not (workspace and workspace.configuration):
+            return None
+        items = [types.ConfigurationItem(section=SECTION)]
+        result = await self._ask_client(self.workspace_configuration_async(types.ConfigurationParams(items=items)))
+        return result[0] if result else None
+
+    async def begin_progress(self, title: str, message: str, cancel: CancelToken | None = None) -> Any:
+        token = WORK_DONE_TOKEN.get()
+        if token is None:
+            window = self.client_capabilities.window
+            if not (window and window.work_done_progress):
+                return _NoProgress()
+            token = f"magicoder-{uuid.uuid4()}"
+            try:
+                await asyncio.wait_for(self.work_done_progress.create_async(token), CLIENT_TIMEOUT_S)
+            except (JsonRpcException, asyncio.TimeoutError) as exc:
+                log.warning("no work-done progress: %r", exc)
+                return _NoProgress()
+        if cancel is not None:
+            self._cancels[("progress", token)] = cancel
+        begin = types.WorkDoneProgressBegin(title=title, message=message, cancellable=cancel is not None, percentage=0)
+        self.work_done_progress.begin(token, begin)
+        return _Progress(self, token)
+
+    # -- cancellation ----------------------------------------------------------------------
+    def track_request(self, cancel: CancelToken) -> None:
+        msg_id = self.protocol.msg_id
+        if msg_id is not None:
+            self._cancels[("request", msg_id)] = cancel
+
+    def forget(self, key: tuple[str, Any]) -> None:
+        self._cancels.pop(key, None)
+
+    def _cancel(self, key: tuple[str, Any]) -> None:
+        cancel = self._cancels.pop(key, None)
+        if cancel is not None:
+            cancel.cancel()
+
+    def request_cancelled(self, msg_id: int | str) -> None:
+        """$/cancelRequest: stop the generation behind the request (pygls only cancels its future)."""
+        self._cancelled_ids.append(msg_id)
+        self._cancel(("request", msg_id))
+
+    def was_cancelled(self, msg_id: int | str | None) -> bool:
+        return msg_id is not None and msg_id in self._cancelled_ids
+
+    def progress_cancelled(self, token: types.ProgressToken) -> None:
+        """window/workDoneProgress/cancel: stop the generation the progress reports on."""
+        self._cancel(("progress", token))
+
+    def cancel_everything(self) -> None:
+        for key in list(self._cancels):
+            self._cancel(key)
+
+    # -- errors outside any request --------------------------------------------------------
+    def report_server_error(self, error: Exception, source: Any) -> None:
+        """Log (never pop up) errors outside requests; answer a frame that is not JSON with -32700."""
+        if isinstance(error, (json.JSONDecodeError, UnicodeDecodeError)):
+            self.protocol.send_error(None, PARSE_ERROR, f"parse error: {error}")
+        if source is not FeatureRequestError:
+            log.error("%s: %s", getattr(source, "__name__", source), error)

@@ -1,0 +1,120 @@
+"""A raw JSON-RPC connection to a magicoder-lsp process, for tests that send what no client library would."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import queue
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SERVER = [sys.executable, "-m", "lsp_server", "--stdio", "--log-level", "ERROR"]
+
+
+class RawServer:
+    """Frames written and read by hand; server-to-client requests are answered with null."""
+
+    def __init__(self, *args: str):
+        self.proc = subprocess.Popen(
+            [*SERVER, *args], cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+        )
+        self.responses: dict[object, dict] = {}
+        self.notifications: list[dict] = []
+        self.unmatched: list[dict] = []  # responses with an id this side never sent (or null)
+        self._incoming: queue.Queue = queue.Queue()
+        self._ids = itertools.count(1)
+        self._sent: set[object] = set()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        stream = self.proc.stdout
+        while True:
+            length = None
+            while True:
+                line = stream.readline()
+                if not line:
+                    self._incoming.put(None)
+                    return
+                if line in (b"\r\n", b"\n"):
+                    break
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":")[1])
+            self._incoming.put(json.loads(stream.read(length)))
+
+    def write(self, body: bytes) -> None:
+        self.proc.stdin.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+        self.proc.stdin.flush()
+
+    def send(self, message: object) -> None:
+        self.write(json.dumps(message).encode())
+
+    def request(self, method: object, params: object = None, msg_id: object = None) -> object:
+        msg_id = next(self._ids) if msg_id is None else msg_id
+        message = {"jsonrpc": "2.0", "id": msg_id, "method": method}
+        if params is not None:
+            message["params"] = params
+        self._sent.add(json.dumps(msg_id))
+        self.send(message)
+        return msg_id
+
+    def notify(self, method: str, params: object = None) -> None:
+        self.send({"jsonrpc": "2.0", "method": method, **({"params": params} if params is not None else {})})
+
+    def _pump(self, timeout: float) -> bool:
+        try:
+            message = self._incoming.get(timeout=timeout)
+        except queue.Empty:
+            return False
+        if message is None:
+            raise ConnectionError("the server closed its output")
+        if "method" in message and "id" in message:  # the server asks something: answer null
+            self.send({"jsonrpc": "2.0", "id": message["id"], "result": None})
+        elif "method" in message:
+            self.notifications.append(message)
+        elif json.dumps(message.get("id")) in self._sent:
+            self.responses[json.dumps(message.get("id"))] = message
+        else:
+            self.unmatched.append(message)
+        return True
+
+    def wait(self, msg_id: object, timeout: float = 10.0) -> dict:
+        key, deadline = json.dumps(msg_id), time.monotonic() + timeout
+        while key not in self.responses:
+            if not self._pump(max(0.0, deadline - time.monotonic())) and time.monotonic() >= deadline:
+                raise TimeoutError(f"no response to request {msg_id!r} within {timeout} s")
+        return self.responses.pop(key)
+
+    def wait_unmatched(self, timeout: float = 10.0) -> dict:
+        deadline = time.monotonic() + timeout
+        while not self.unmatched:
+            if not self._pump(max(0.0, deadline - time.monotonic())) and time.monotonic() >= deadline:
+                raise TimeoutError("no response with an unknown id")
+        return self.unmatched.pop(0)
+
+    def call(self, method: str, params: object = None, timeout: float = 10.0) -> dict:
+        return self.wait(self.request(method, params), timeout)
+
+    def initialize(self, options: object = None, capabilities: dict | None = None) -> dict:
+        params = {"processId": None, "rootUri": None, "capabilities": capabilities or {}}
+        if options is not None:
+            params["initializationOptions"] = options
+        response = self.call("initialize", params)
+        self.notify("initialized", {})
+        return response
+
+    def close(self) -> int | None:
+        try:
+            if self.proc.poll() is None:
+                self.call("shutdown", timeout=5)
+                self.notify("exit")
+            return self.proc.wait(timeout=10)
+        except (OSError, TimeoutError, ConnectionError):
+            self.proc.kill()
+            return self.proc.wait(timeout=10)
+        finally:
+            self.proc.stdin.close()
+            self.proc.stdout.close()

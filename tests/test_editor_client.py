@@ -1,0 +1,301 @@
+"""The editor clients: the VS Code extension's unit tests and .vsix, a real VS Code (code-server + headless
+Chromium) and a headless Neovim 0.7, each driving the real server on the tiny model.
+
+The editors' results are compared with what the server answers a plain LSP client for the same document
+and range (the tiny model is random but greedy, so deterministic). Needs what `scripts/setup-editor.sh`
+installs (scripts/test.sh runs it); without it these tests skip and say so.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+from lsprotocol import types
+
+from demo.client import CLIENT_CAPABILITIES, Document, EditorSession, make_session
+
+ROOT = Path(__file__).resolve().parent.parent
+CLIENT = ROOT / "editor-client"
+CACHE = Path(
+    os.environ.get("MAGICODER_EDITOR_CACHE")
+    or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "magicoder-lsp"
+)
+CODE_SERVER = CACHE / "code-server" / "node_modules" / ".bin" / "code-server"
+VENV_PYTHON = ROOT / ".venv" / "bin" / "python"
+ARTIFACTS = ROOT / ".cache" / "artifacts"
+RUNS = ROOT / ".cache" / "editor-tests"
+VSIX = CLIENT / "dist" / "magicoder-lsp.vsix"
+SETUP = "run `bash scripts/setup-editor.sh` first (scripts/test.sh does)"
+ASK_RANGE = types.Range(types.Position(3, 0), types.Position(9, 0))  # the commented function in the samples
+
+
+def require(*things: str | Path) -> None:
+    for thing in things:
+        found = Path(thing).exists() if isinstance(thing, Path) else shutil.which(thing)
+        if not found:
+            pytest.skip(f"{thing} is not installed: {SETUP}")
+
+
+# -- processes -------------------------------------------------------------------------------------------
+def descendants(root: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            ppid = int(stat[stat.rindex(")") + 2 :].split()[1])
+            children.setdefault(ppid, []).append(int(entry))
+    out, stack = [], list(children.get(root, []))
+    while stack:
+        pid = stack.pop()
+        out.append(pid)
+        stack.extend(children.get(pid, []))
+    return out
+
+
+def stop_tree(pid: int) -> None:
+    """SIGKILL a process and everything it started, listed first (by pid), then its process group."""
+    for target in [pid, *descendants(pid)]:
+        try:
+            os.kill(target, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def run(cmd: list[str], *, cwd: Path = ROOT, timeout: float, env: dict | None = None) -> str:
+    """Run a command in its own session; fail with its output when it fails or times out."""
+    proc = subprocess.Popen(
+        [str(c) for c in cmd], cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True, start_new_session=True,
+    )
+    try:
+        out, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        stop_tree(proc.pid)
+        out, _ = proc.communicate()
+        pytest.fail(f"{' '.join(map(str, cmd))} timed out after {timeout} s:\n{out}")
+    finally:
+        stop_tree(proc.pid)
+    if proc.returncode != 0:
+        pytest.fail(f"{' '.join(map(str, cmd))} exited with {proc.returncode}:\n{out}")
+    return out
+
+
+def live_processes_under(folder: Path) -> list[str]:
+    """Processes (not zombies) whose command line or working directory is inside `folder`."""
+    found = []
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
+                continue
+            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            cwd = os.readlink(f"/proc/{entry}/cwd")
+        except OSError:
+            continue
+        if str(folder) in cmdline or cwd.startswith(str(folder)):
+            found.append(f"{entry}: {cmdline[:200]}")
+    return found
+
+
+# -- what the server answers a plain LSP client --------------------------------------------------------
+def state_of(status: object) -> str | None:
+    """A magicoder/status notification's state (pygls hands unknown notifications over as namedtuples)."""
+    return status.get("state") if isinstance(status, dict) else getattr(status, "state", None)
+
+
+class Oracle:
+    """The server on the tiny model, asked the same things as the editors (fresh document each time)."""
+
+    def __init__(self, model: Path):
+        self.model = model
+        self.session: EditorSession = make_session()
+        self.count = 0
+
+    async def __aenter__(self) -> Oracle:
+        client = self.session.client
+        await client.start_io(sys.executable, "-m", "lsp_server", "--stdio", "--model", str(self.model))
+        await client.initialize_async(types.InitializeParams(capabilities=CLIENT_CAPABILITIES))
+        client.initialized(types.InitializedParams())
+        deadline = time.monotonic() + 120
+        while not any(state_of(s) == "ready" for s in self.session.statuses):
+            assert time.monotonic() < deadline, f"the model did not load: {self.session.statuses}"
+            await asyncio.sleep(0.05)
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        await self.session.client.shutdown_async(None)
+        self.session.client.exit(None)
+        await self.session.client.stop()
+
+    def open(self, text: str) -> Document:
+        self.count += 1
+        doc = Document(uri=f"file:///oracle/doc{self.count}.py", text=text)
+        self.session.documents[doc.uri] = doc
+        item = types.TextDocumentItem(doc.uri, doc.language_id, doc.version, doc.text)
+        self.session.client.text_document_did_open(types.DidOpenTextDocumentParams(item))
+        return doc
+
+    async def ask(self, text: str, selection: types.Range, instruction: str | None = None) -> str:
+        """The document after magicoder.ask on `selection` (with a free-text instruction, if given)."""
+        doc = self.open(text)
+        converter = self.session.client.protocol._converter
+        argument = {"uri": doc.uri, "version": doc.version, "range": converter.unstructure(selection)}
+        if instruction:
+            argument["instruction"] = instruction
+        params = types.ExecuteCommandParams(command="magicoder.ask", arguments=[argument])
+        outcome = await self.session.client.workspace_execute_command_async(params)
+        assert outcome and outcome.get("applied"), outcome
+        return doc.text
+
+    async def inline(self, text: str, position: types.Position) -> str:
+        doc = self.open(text)
+        params = types.InlineCompletionParams(
+            context=types.InlineCompletionContext(trigger_kind=types.InlineCompletionTriggerKind.Automatic),
+            text_document=types.TextDocumentIdentifier(doc.uri),
+            position=position,
+        )
+        result = await self.session.client.text_document_inline_completion_async(params)
+        items = result.items if isinstance(result, types.InlineCompletionList) else result or []
+        return items[0].insert_text if items else ""
+
+
+def end_of(text: str) -> types.Position:
+    lines = text.split("\n")
+    return types.Position(len(lines) - 1, len(lines[-1].encode("utf-16-le")) // 2)
+
+
+# -- tests ---------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def npm_ready() -> None:
+    require("node", "npm", CLIENT / "node_modules" / ".bin" / "tsc")
+
+
+def test_unit_tests(npm_ready):
+    out = run(["npm", "test", "--silent"], cwd=CLIENT, timeout=180)
+    assert "# fail 0" in out, out
+
+
+@pytest.fixture(scope="module")
+def vsix(npm_ready) -> Path:
+    VSIX.unlink(missing_ok=True)
+    run(["npm", "run", "package", "--silent"], cwd=CLIENT, timeout=180)
+    assert VSIX.is_file()
+    return VSIX
+
+
+def test_vsix_contents(vsix):
+    with zipfile.ZipFile(vsix) as z:
+        names = set(z.namelist())
+        manifest = json.loads(z.read("extension/package.json"))
+        bundle = z.read("extension/dist/extension.js").decode()
+    assert {"extension/dist/extension.js", "extension/LICENSE.txt", "extension/readme.md"} <= names
+    assert not any("node_modules" in n or n.endswith(".ts") for n in names), sorted(names)
+    assert manifest["engines"]["vscode"] == "^1.91.0"
+    assert manifest["license"] == "MIT" and manifest["repository"]["url"]
+    commands = {c["command"] for c in manifest["contributes"]["commands"]}
+    assert commands == {"magicoder.askWithInstruction", "magicoder.restartServer", "magicoder.showLogs", "magicoder.toggleInline"}
+    # magicoder.ask is the server's command (registered by vscode-languageclient): never contributed twice.
+    assert "magicoder.ask" not in commands
+    settings = set(manifest["contributes"]["configuration"]["properties"])
+    assert {"magicoder.pythonPath", "magicoder.model", "magicoder.device", "magicoder.maxNewTokens",
+            "magicoder.temperature", "magicoder.inline.enabled", "magicoder.inline.debounceMs",
+            "magicoder.previewEdits", "magicoder.logLevel"} <= settings
+    assert 'require("vscode-languageclient' not in bundle  # bundled by esbuild
+    assert 'require("vscode")' in bundle
+
+
+@pytest.fixture(scope="module")
+def model(tiny_model: Path) -> Path:
+    """A private copy of the session's tiny model (other test sessions may re-export the shared one)."""
+    copy = RUNS / "tiny"
+    shutil.rmtree(copy, ignore_errors=True)
+    shutil.copytree(tiny_model, copy, ignore=shutil.ignore_patterns("hf"))
+    return copy
+
+
+def test_vscode_end_to_end(vsix, model):
+    """Install the .vsix in code-server: the lightbulb's Ask Magicoder, Magicoder: Ask…, ghost text + Tab, the
+    status bar, Toggle Inline Completions, Restart Server, a live settings change, Cancel (e2e/run.mjs)."""
+    require(CODE_SERVER, "chromium", VENV_PYTHON)
+    artifacts, run_dir = ARTIFACTS / "editor-e2e", RUNS / "vscode"
+    cmd = ["node", "e2e/run.mjs", "--model", model, "--python", VENV_PYTHON, "--vsix", vsix,
+           "--code-server", CODE_SERVER, "--run-dir", run_dir, "--artifacts", artifacts]
+    try:
+        out = run(cmd, cwd=CLIENT, timeout=480)
+    finally:
+        leftovers = live_processes_under(run_dir)
+    print(out)
+    assert not leftovers, f"processes left running: {leftovers}"
+    results = json.loads((artifacts / "results.json").read_text())
+    assert results["ok"], results.get("error")
+
+    async def expected() -> tuple[str, str, str]:
+        async with Oracle(model) as oracle:
+            after_ask = await oracle.ask(results["sample"], ASK_RANGE)
+            first = results["afterAsk"].split("\n")[0]
+            line = types.Range(types.Position(0, 0), types.Position(0, len(first)))
+            after_instruction = await oracle.ask(results["afterAsk"], line, results["instruction"])
+            before_tab = results["afterInstruction"] + results["typed"]
+            return after_ask, after_instruction, await oracle.inline(before_tab, end_of(before_tab))
+
+    after_ask, after_instruction, completion = asyncio.run(expected())
+    assert results["afterAsk"] == after_ask, "the file after Ask Magicoder is not what the server answered"
+    assert results["afterInstruction"] == after_instruction, "Magicoder: Ask… did not apply the server's answer"
+    assert completion, "the server proposed no inline completion here"
+    assert results["afterTab"] == results["afterInstruction"] + results["typed"] + completion
+    assert results["status"].strip().startswith("Magicoder CPU · "), results["status"]  # provider, then tok/s
+    assert results["status"].strip().endswith(" tok/s"), results["status"]
+    for shot in results["screenshots"]:
+        assert Path(shot).stat().st_size > 1000, shot
+
+
+def test_neovim(model, tmp_path):
+    """Headless Neovim 0.7 with the README's config: code action → command → applyEdit; inline completion."""
+    require("nvim", VENV_PYTHON)
+    sample = tmp_path / "sample.py"
+    sample.write_text((CLIENT / "e2e" / "sample.py").read_text())
+    result = tmp_path / "result.json"
+    env = {**os.environ, "MAGICODER_PYTHON": str(VENV_PYTHON), "MAGICODER_MODEL": str(model),
+           "MAGICODER_FILE": str(sample), "MAGICODER_RESULT": str(result)}
+    try:
+        out = run(["nvim", "--headless", "-u", "NONE", "-i", "NONE", "-c", "luafile tests/nvim/test_magicoder.lua"],
+                  timeout=300, env=env)
+    finally:
+        print(result.read_text() if result.exists() else "(no results)")
+    results = json.loads(result.read_text())
+    assert results["ok"], f"{results.get('error')}\n{out}"
+    assert results["action_title"] == "Ask Magicoder: return the sum of the squares of xs"
+    assert results["applied_edits"] == 1 and results["ask"]["applied"], results
+
+    async def expected() -> tuple[str, str]:
+        async with Oracle(model) as oracle:
+            after_ask = await oracle.ask(sample.read_text(), ASK_RANGE)
+            position = types.Position(**results["inline_position"])
+            return after_ask, await oracle.inline(results["before_inline"], position)
+
+    after_ask, completion = asyncio.run(expected())
+    assert results["after_ask"] != sample.read_text()
+    assert results["after_ask"] == after_ask, "the buffer after the code action is not what the server answered"
+    assert results["inline"]["items"][0]["insertText"] == completion
+
+
+def test_readme_shows_the_tested_neovim_config():
+    readme = (ROOT / "README.md").read_text()
+    config = (ROOT / "tests" / "nvim" / "magicoder.lua").read_text()
+    assert config.strip() in readme, "README's Neovim config differs from tests/nvim/magicoder.lua"
