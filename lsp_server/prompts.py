@@ -10,12 +10,10 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from .magicoder import MAGICODER_PROMPT_TEMPLATE
+
 TokenCounter = Callable[[str], int]
 PLACEHOLDER = "{instruction}"
-MAGICODER_PROMPT_TEMPLATE = (
-    "You are an exceptionally intelligent coding assistant that consistently delivers accurate and reliable "
-    "responses to user instructions.\n\n@@ Instruction\n{instruction}\n\n@@ Response\n"
-)
 # No token spans more than this many characters in practice: a window of budget * this many characters
 # around the cursor loses nothing that could fit, and spares tokenizing a whole 10 MB document.
 MAX_CHARS_PER_TOKEN = 16

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import cattrs
 
+from ..magicoder import MAGICODER_PROMPT_TEMPLATE
+
 SCHEMA_VERSION = 1
 MANIFEST_NAME = "manifest.json"
 
@@ -21,10 +23,6 @@ KV_SHARED_BUFFER = "shared-buffer"  # fused GroupQueryAttention: past and presen
 KV_CONCAT = "concat"  # Hugging Face style: present = concat(past, new), fed back as the next past
 KV_LAYOUTS = (KV_SHARED_BUFFER, KV_CONCAT)
 
-MAGICODER_PROMPT_TEMPLATE = (
-    "You are an exceptionally intelligent coding assistant that consistently delivers accurate and "
-    "reliable responses to user instructions.\n\n@@ Instruction\n{instruction}\n\n@@ Response\n"
-)
 
 
 class ManifestError(ValueError):
