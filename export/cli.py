@@ -1,28 +1,66 @@
 """magicoder-export: Hugging Face -> ONNX model folder for magicoder-lsp.
 
-  magicoder-export tiny --output DIR [--tokenizer HF_TOKENIZER_DIR]
   magicoder-export build [SOURCE] --output DIR [--precision fp32|fp16|int4|int8] [--target cpu|cuda]
+                         [--exporter builder|optimum] [--max-context N] [--int4-block-size N]
+                         [--int4-accuracy-level N] [--trust-remote-code]
+  magicoder-export describe DIR [--reference HF_DIR]   (adopt an ONNX folder produced elsewhere)
+  magicoder-export tiny --output DIR [--tokenizer HF_TOKENIZER_DIR]
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import shutil
 import sys
 import tempfile
 from pathlib import Path
 
-from .parity import ParityError
+from . import source as source_mod
+from .optimum_path import OptimumError
+from .options import ACCURACY_LEVELS, BLOCK_SIZES, EXPORTERS, PRECISIONS, TARGETS, BuildOptions
+from .preflight import check_architecture, check_resources, estimate
+from .validate import ParityError
 
 DEFAULT_SOURCE = "ise-uiuc/Magicoder-S-DS-6.7B"
-DEFAULT_PRECISION = {"cpu": "int4", "cuda": "fp16"}
 log = logging.getLogger("magicoder-export")
+
+
+def _build_parser(sub) -> None:
+    build = sub.add_parser("build", help="export a Hugging Face Llama-family model (id or local folder)")
+    build.add_argument("source", nargs="?", default=DEFAULT_SOURCE, help=f"Hub id or folder (default: {DEFAULT_SOURCE})")
+    build.add_argument("--output", required=True, type=Path, help="model folder to write")
+    build.add_argument("--target", choices=TARGETS, default="cpu", help="where the model will run (default: cpu)")
+    build.add_argument("--precision", choices=PRECISIONS, help="default: int4 for cpu, fp16 for cuda (optimum: fp32)")
+    build.add_argument("--exporter", choices=EXPORTERS, default="builder",
+                       help="builder: onnxruntime-genai's fused graph (default); optimum: Hugging Face concat layout, "
+                       "run in the .venv-optimum environment")
+    build.add_argument("--max-context", type=int, help="context length to serve (default: the model's positions)")
+    build.add_argument("--int4-block-size", type=int, choices=BLOCK_SIZES, default=32,
+                       help="MatMulNBits block size for int4/int8 (default 32)")
+    build.add_argument("--int4-accuracy-level", type=int, choices=ACCURACY_LEVELS,
+                       help="MatMulNBits accuracy level: 4 = int8 activations (cpu default), 0 = unset (cuda default)")
+    build.add_argument("--trust-remote-code", action="store_true", help="allow modeling code from the model repository")
+    build.add_argument("--cache-dir", type=Path, help="Hugging Face download cache")
+    build.add_argument("--parity-tokens", type=int, default=64, help="greedy tokens per parity prompt (default 64)")
+    build.add_argument("--fidelity-tokens", type=int, default=512, help="held-out code tokens for top-1/perplexity")
+    build.add_argument("--skip-resource-checks", action="store_true", help="do not refuse on low RAM or disk")
+    build.add_argument("--optimum-python", type=Path, help="interpreter of the optimum environment")
 
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="magicoder-export", description=__doc__.split("\n")[0])
     sub = p.add_subparsers(dest="command", required=True)
+    _build_parser(sub)
+
+    desc = sub.add_parser("describe", help="write the manifest for an ONNX LLM folder produced elsewhere, after a check")
+    desc.add_argument("folder", type=Path)
+    desc.add_argument("--reference", type=Path, help="the Hugging Face checkpoint it came from: runs the parity gate")
+    desc.add_argument("--name")
+    desc.add_argument("--target", choices=TARGETS, default="cpu")
+    desc.add_argument("--parity-tokens", type=int, default=64)
+    desc.add_argument("--trust-remote-code", action="store_true")
 
     tiny = sub.add_parser("tiny", help="build the small Magicoder-shaped demo/test model and export it")
     tiny.add_argument("--output", required=True, type=Path, help="model folder to write")
@@ -32,32 +70,9 @@ def _parser() -> argparse.ArgumentParser:
     tiny.add_argument("--layers", type=int, default=4)
     tiny.add_argument("--heads", type=int, default=8)
     tiny.add_argument("--intermediate-size", type=int, default=688)
+    tiny.add_argument("--parity-tokens", type=int, default=64)
     tiny.add_argument("--no-rope-fix", action="store_true", help=argparse.SUPPRESS)
-
-    build = sub.add_parser("build", help="export a Hugging Face Llama-family model (id or local folder)")
-    build.add_argument("source", nargs="?", default=DEFAULT_SOURCE, help=f"default: {DEFAULT_SOURCE}")
-    build.add_argument("--output", required=True, type=Path)
-    build.add_argument("--target", choices=("cpu", "cuda"), default="cpu")
-    build.add_argument("--precision", choices=("fp32", "fp16", "int4", "int8"), help="cpu: int4, cuda: fp16")
-    build.add_argument("--cache-dir", type=Path, help="Hugging Face download cache")
-    build.add_argument("--parity-tokens", type=int, default=32)
     return p
-
-
-def _resolve_source(source: str, cache_dir: Path | None) -> Path:
-    local = Path(source).expanduser()
-    if local.is_dir():
-        return local
-    from huggingface_hub import snapshot_download
-
-    log.info("[load] downloading %s from the Hugging Face Hub", source)
-    return Path(
-        snapshot_download(
-            source,
-            cache_dir=cache_dir,
-            allow_patterns=["*.json", "*.safetensors", "tokenizer*", "*.model"],
-        )
-    )
 
 
 def run_tiny(args: argparse.Namespace) -> int:
@@ -80,8 +95,7 @@ def run_tiny(args: argparse.Namespace) -> int:
             output,
             name=f"magicoder-tiny-h{spec.hidden_size}-l{spec.num_layers}",
             source=f"tiny random init, seed {spec.seed}",
-            precision="fp32",
-            target="cpu",
+            options=BuildOptions(precision="fp32", target="cpu", parity_tokens=args.parity_tokens),
             fix_rope=not args.no_rope_fix,
         )
         # Keep the transformers checkpoint beside the graph: tests and benchmarks compare against it.
@@ -93,30 +107,62 @@ def run_tiny(args: argparse.Namespace) -> int:
 def run_build(args: argparse.Namespace) -> int:
     from .pipeline import export_folder
 
-    precision = args.precision or DEFAULT_PRECISION[args.target]
-    hf_dir = _resolve_source(args.source, args.cache_dir)
+    # Every BuildOptions field has a command-line option of the same name.
+    options = BuildOptions(**{f.name: getattr(args, f.name) for f in dataclasses.fields(BuildOptions)}).resolved()
+    src = source_mod.inspect(args.source, args.cache_dir)
+    check_architecture(src.config, options.trust_remote_code)
+    needs = estimate(
+        src.config, options.precision, options.target, options.exporter, options.int4_block_size, src.download_bytes
+    )
+    log.info("[load] %s as %s needs %s", args.source, options.describe(), needs.explain())
+    if args.skip_resource_checks:
+        log.info("[load] --skip-resource-checks: not checking RAM and disk")
+    else:
+        from huggingface_hub import constants
+
+        download_dir = None if src.local else (args.cache_dir or Path(constants.HF_HUB_CACHE))
+        check_resources(needs, args.output, download_dir)
+    hf_dir = source_mod.fetch(src, args.cache_dir)
     manifest = export_folder(
         hf_dir,
         args.output,
         name=Path(args.source).name,
         source=args.source,
-        precision=precision,
+        options=options,
+        optimum_python=args.optimum_python,
+    )
+    log.info("wrote %s (%s, %s, %s, %s KV)", args.output, manifest.name, manifest.precision, manifest.target,
+             manifest.kv.layout)
+    return 0
+
+
+def run_describe(args: argparse.Namespace) -> int:
+    from .importer import import_folder
+
+    manifest = import_folder(
+        args.folder,
+        reference=args.reference,
+        name=args.name,
         target=args.target,
         parity_tokens=args.parity_tokens,
+        trust_remote_code=args.trust_remote_code,
     )
-    log.info("wrote %s (%s, %s, %s)", args.output, manifest.name, precision, args.target)
+    log.info("wrote %s (%s, %s KV layout)", args.folder / "manifest.json", manifest.precision, manifest.kv.layout)
     return 0
+
+
+COMMANDS = {"tiny": run_tiny, "build": run_build, "describe": run_describe}
 
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(message)s")
     args = _parser().parse_args(argv)
     try:
-        return run_tiny(args) if args.command == "tiny" else run_build(args)
+        return COMMANDS[args.command](args)
     except ParityError as exc:
         log.error("parity gate failed: %s", exc)
         return 3
-    except (FileNotFoundError, ValueError) as exc:
+    except (FileNotFoundError, ValueError, OptimumError) as exc:
         log.error("error: %s", exc)
         return 2
 

@@ -15,10 +15,9 @@ import logging
 import sys
 from pathlib import Path
 
-log = logging.getLogger(__name__)
+from .options import PRECISIONS, TARGETS
 
-PRECISIONS = ("fp32", "fp16", "int4", "int8")
-TARGETS = ("cpu", "cuda")
+log = logging.getLogger(__name__)
 
 
 def _builder_module():

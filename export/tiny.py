@@ -40,6 +40,7 @@ class TinySpec:
     intermediate_size: int = 688  # 11008 / 16, same ratio as Magicoder
     seed: int = 1234
     trained_vocab: int = 4096  # only for the locally trained tokenizer
+    vocab_size: int | None = None  # embedding rows; default: the tokenizer's size rounded up to 128
 
 
 def magicoder_config_kwargs() -> dict:
@@ -154,6 +155,10 @@ def build_tiny_hf_model(out_dir: Path, spec: TinySpec, tokenizer_dir: Path | Non
     n_tokens = tok.get_vocab_size(with_added_tokens=True)
     # Magicoder's embedding has 32256 rows for 32022 tokens: keep that padding rule (multiple of 128).
     vocab = 32256 if n_tokens == 32022 else _round_up(n_tokens, 128)
+    if spec.vocab_size is not None:
+        if spec.vocab_size < n_tokens:
+            raise ValueError(f"vocab_size {spec.vocab_size} is smaller than the tokenizer's {n_tokens} tokens")
+        vocab = spec.vocab_size
     config = LlamaConfig(
         vocab_size=vocab,
         hidden_size=spec.hidden_size,

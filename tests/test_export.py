@@ -37,14 +37,18 @@ def test_engine_greedy_tokens_equal_transformers_generate(engine, hf_model, prom
 
 def test_parity_report_records_a_passed_fp32_gate(tiny_model: Path):
     report = json.loads((tiny_model / "parity.json").read_text())
-    assert report["passed"] and report["tokens_identical"]
+    assert report["passed"] and report["tokens_identical"] and report["kind"] == "parity"
     assert report["precision"] == "fp32"
-    assert report["thresholds"]["max_logit_diff"] == 1e-4
+    assert report["thresholds"]["max_logit_diff"] == 1e-4 and report["thresholds"]["tokens_identical"]
     assert 0 < report["max_logit_diff"] <= 1e-4
     assert len(report["prompts"]) == 5
     for prompt in report["prompts"]:
-        assert len(prompt["reference_tokens"]) == 32
+        assert len(prompt["reference_tokens"]) == 64
         assert prompt["reference_tokens"] == prompt["onnx_tokens"]
+    fidelity = report["fidelity"]  # teacher-forced on held-out code: fp32 agrees everywhere
+    assert fidelity["positions"] > 300 and fidelity["top1_agreement"] == 1.0
+    assert abs(fidelity["perplexity_ratio"] - 1) < 1e-4
+    assert report["tokenizer_mismatches"] == []
     assert report["versions"]["onnxruntime-genai"] == "0.18.0"
 
 

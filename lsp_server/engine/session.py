@@ -64,7 +64,10 @@ class DecoderSession:
         return self._cache_cls(self.manifest, capacity, self.device)
 
     def forward(self, input_ids: list[int], cache: KvState, run_options: ort.RunOptions | None = None) -> np.ndarray:
-        """Run the new tokens; returns the last position's logits [vocab] and advances the cache."""
+        """Run the new tokens; returns the last position's logits [vocab] and advances the cache.
+
+        The returned array is a view of a buffer the next call overwrites: copy it to keep it.
+        """
         past = cache.length
         total = past + len(input_ids)
         if not cache.fits(total):
