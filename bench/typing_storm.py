@@ -1,0 +1,207 @@
+"""Typing storm: 2,000 keystrokes at 50/s, each with an inline-completion request, against the tiny model.
+
+  .venv/bin/python -m bench.typing_storm [--keystrokes 2000] [--rate 50] [--model DIR]
+
+Like an editor: every keystroke is a didChange plus a new inlineCompletion request, and the
+previous unanswered one gets $/cancelRequest.  Every 10th keystroke also sends a cheap request
+(codeAction on a line without an instruction comment).  Reports p50/p95 latency of completions
+and of the cheap requests, how many completions were cancelled, the server's RSS before/after,
+whether a generation was still running afterwards, and the LSP overhead: end-to-end latency
+minus the engine's time from the server's log line (p50 over sequential requests).
+Writes bench/storm.json and a section of bench/STORM.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import queue
+import re
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+from lsp_raw import RawServer  # noqa: E402
+
+URI = "file:///storm/example.py"
+
+
+class StampedQueue(queue.Queue):
+    """Stamps each message with its arrival time, in the reader thread."""
+
+    def put(self, item, block=True, timeout=None):
+        if isinstance(item, dict):
+            item["_received"] = time.perf_counter()
+        super().put(item, block, timeout)
+
+
+class TimedServer(RawServer):
+    def __init__(self, *args: str):
+        super().__init__(*args)
+        self._incoming = StampedQueue()  # before any request is sent: nothing has arrived yet
+
+    def answered(self, msg_id: object) -> dict | None:
+        return self.responses.get(json.dumps(msg_id))
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def pct(values: list[float], q: float) -> float:
+    return statistics.quantiles(values, n=100)[q - 1] if len(values) >= 2 else (values[0] if values else float("nan"))
+
+
+def inline_params(line: int, character: int) -> dict:
+    return {"textDocument": {"uri": URI}, "position": {"line": line, "character": character},
+            "context": {"triggerKind": 2}}
+
+
+def engine_ms(message: str) -> float | None:
+    """TTFT + decode time from the server's one log line per answered request."""
+    m = re.search(r"(\d+) new \(\w+\), TTFT (\d+) ms, ([\d.]+) tok/s", message)
+    if not m:
+        return None
+    new, ttft, tps = int(m.group(1)), float(m.group(2)), float(m.group(3))
+    return ttft + ((new - 1) / tps * 1000 if tps > 0 and new > 1 else 0.0)
+
+
+def storm(server: TimedServer, keystrokes: int, rate: float) -> dict:
+    text = "import os\n\n\ndef walk(root):\n    "
+    line, col, version = 4, 4, 1
+    server.notify("textDocument/didOpen", {"textDocument": {"uri": URI, "languageId": "python", "version": 1, "text": text}})
+    sent: dict[int, tuple[str, float]] = {}
+    previous = None
+    typed = "for name in sorted(os.listdir(root)):\n        print(name)\n    "
+    start = time.perf_counter()
+    for i in range(keystrokes):
+        target = start + i / rate
+        time.sleep(max(0.0, target - time.perf_counter()))
+        ch = typed[i % len(typed)]
+        version += 1
+        server.notify("textDocument/didChange", {
+            "textDocument": {"uri": URI, "version": version},
+            "contentChanges": [{"range": {"start": {"line": line, "character": col}, "end": {"line": line, "character": col}},
+                                "text": ch}]})
+        line, col = (line + 1, 0) if ch == "\n" else (line, col + 1)
+        if previous is not None and server.answered(previous) is None:
+            server.notify("$/cancelRequest", {"id": previous})
+        previous = server.request("textDocument/inlineCompletion", inline_params(line, col))
+        sent[previous] = ("inline", time.perf_counter())
+        if i % 10 == 0:
+            cheap = server.request("textDocument/codeAction", {
+                "textDocument": {"uri": URI}, "range": {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 3}},
+                "context": {"diagnostics": []}})
+            sent[cheap] = ("cheap", time.perf_counter())
+        server._pump(0)
+    deadline = time.perf_counter() + 60
+    while time.perf_counter() < deadline and not all(server.answered(i) for i in sent):
+        server._pump(0.1)
+    lat: dict[str, list[float]] = {"inline": [], "cheap": []}
+    cancelled = unanswered = 0
+    for msg_id, (kind, at) in sent.items():
+        reply = server.answered(msg_id)
+        if reply is None:
+            unanswered += 1
+        elif "error" in reply:
+            cancelled += reply["error"].get("code") == -32800
+        else:
+            lat[kind].append((reply["_received"] - at) * 1000)
+    return {"lat": lat, "cancelled": cancelled, "unanswered": unanswered, "seconds": time.perf_counter() - start,
+            "line": line, "col": col}
+
+
+def sequential_overhead(server: TimedServer, line: int, col: int, count: int) -> list[float]:
+    overheads = []
+    for _ in range(count):
+        time.sleep(0.25)  # longer than the default debounce (150 ms): measure the request, not the wait
+        logs_before = len(server.notifications)
+        at = time.perf_counter()
+        msg_id = server.request("textDocument/inlineCompletion", inline_params(line, col))
+        reply = server.wait(msg_id, timeout=30)
+        e2e = (reply["_received"] - at) * 1000
+        server._pump(0.05)
+        lines = [n["params"]["message"] for n in server.notifications[logs_before:] if n.get("method") == "window/logMessage"]
+        engine = next((engine_ms(m) for m in lines if engine_ms(m) is not None), None)
+        if engine is not None:
+            overheads.append(e2e - engine)
+    return overheads
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--keystrokes", type=int, default=2000)
+    p.add_argument("--rate", type=float, default=50.0)
+    p.add_argument("--model", type=Path, default=ROOT / "models" / "tiny")
+    p.add_argument("--out", type=Path, default=ROOT / "bench")
+    args = p.parse_args(argv)
+    if not (args.model / "manifest.json").is_file():
+        from demo.run_demo import SHARED_TOKENIZER, ensure_model
+
+        ensure_model(args.model, SHARED_TOKENIZER if SHARED_TOKENIZER.is_dir() else None)
+    server = TimedServer("--model", str(args.model))
+    caps = {"textDocument": {"inlineCompletion": {}}, "workspace": {"applyEdit": True}}
+    server.initialize({"inlineMaxNewTokens": 16}, caps)
+    # Wait for the model: one completion answered.
+    server.notify("textDocument/didOpen", {"textDocument": {"uri": "file:///storm/warm.py", "languageId": "python",
+                                                             "version": 1, "text": "x = 1\n"}})
+    for _ in range(600):
+        reply = server.wait(server.request("textDocument/inlineCompletion", {
+            "textDocument": {"uri": "file:///storm/warm.py"}, "position": {"line": 1, "character": 0},
+            "context": {"triggerKind": 1}}), timeout=120)
+        if "error" not in reply:
+            break
+        time.sleep(0.1)
+    storm(server, args.keystrokes // 4, args.rate)  # warm-up: arenas and pages reach their working size
+    rss_before = rss_mb(server.proc.pid)
+    result = storm(server, args.keystrokes, args.rate)
+    time.sleep(0.5)
+    server._pump(0.1)
+    statuses = [n["params"].get("state") for n in server.notifications if n.get("method") == "magicoder/status"]
+    rss_after = rss_mb(server.proc.pid)
+    overhead = sequential_overhead(server, result["line"], result["col"], 30)
+    crashed = server.proc.poll() is not None
+    server.close()
+    lat = result["lat"]
+    data = {
+        "keystrokes": args.keystrokes, "rate_per_s": args.rate, "storm_seconds": result["seconds"],
+        "inline_answered": len(lat["inline"]), "inline_cancelled": result["cancelled"],
+        "unanswered": result["unanswered"],
+        "inline_p50_ms": pct(lat["inline"], 50), "inline_p95_ms": pct(lat["inline"], 95),
+        "cheap_p50_ms": pct(lat["cheap"], 50), "cheap_p95_ms": pct(lat["cheap"], 95),
+        "rss_before_mb": rss_before, "rss_after_mb": rss_after,
+        "rss_growth": rss_after / rss_before - 1,
+        "last_status": statuses[-1] if statuses else None,
+        "lsp_overhead_p50_ms": statistics.median(overhead) if overhead else float("nan"),
+        "server_crashed": crashed,
+    }
+    (args.out / "storm.json").write_text(json.dumps(data, indent=2) + "\n")
+    rows = [
+        "# Typing storm", "",
+        f"{args.keystrokes} keystrokes at {args.rate:.0f}/s against the tiny model ({args.model.name}), each a didChange "
+        "plus an inlineCompletion request, the previous unanswered one cancelled; a codeAction every 10th keystroke. "
+        "RSS is compared after a warm-up storm of a quarter of the keystrokes. "
+        "Reproduce: `.venv/bin/python -m bench.typing_storm`.", "",
+        "| measure | value | target |", "|---|---|---|",
+        f"| completions answered / cancelled / unanswered | {data['inline_answered']} / {data['inline_cancelled']} / "
+        f"{data['unanswered']} | 0 unanswered |",
+        f"| completion latency p50 / p95 | {data['inline_p50_ms']:.1f} / {data['inline_p95_ms']:.1f} ms | |",
+        f"| cheap request (codeAction) latency p50 / p95 | {data['cheap_p50_ms']:.1f} / {data['cheap_p95_ms']:.1f} ms | p95 < 50 ms |",
+        f"| server RSS before → after | {rss_before:.0f} → {rss_after:.0f} MB ({data['rss_growth'] * 100:+.1f} %) | < 10 % |",
+        f"| status after the storm | {data['last_status']} | ready (no generation left running) |",
+        f"| LSP overhead p50 (end-to-end − engine time, 30 sequential requests 250 ms apart) | {data['lsp_overhead_p50_ms']:.1f} ms | ≤ 5 ms |",
+        f"| server crashed | {crashed} | False |",
+    ]
+    (args.out / "STORM.md").write_text("\n".join(rows) + "\n")
+    print("\n".join(rows))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
