@@ -9,6 +9,8 @@ from typing import Any, Union
 from lsprotocol import types
 from pygls.lsp.client import LanguageClient
 
+from lsp_server.text import DocumentText
+
 
 def fix_code_action_union(converter: Any) -> None:
     """Make a converter tell a CodeAction that carries a command from a bare Command.
@@ -27,17 +29,10 @@ def fix_code_action_union(converter: Any) -> None:
 
 def apply_text_edits(text: str, edits: list[types.TextEdit]) -> str:
     """Apply LSP text edits (UTF-16 positions, non-overlapping) to a document's text."""
-    lines = text.split("\n")
+    doc = DocumentText(text)
 
     def offset(pos: types.Position) -> int:
-        if pos.line >= len(lines):
-            return len(text)
-        line = lines[pos.line]
-        units, chars = 0, 0
-        while chars < len(line) and units < pos.character:
-            units += 2 if ord(line[chars]) > 0xFFFF else 1
-            chars += 1
-        return sum(len(x) + 1 for x in lines[: pos.line]) + chars
+        return len(text) if pos.line >= doc.line_count else doc.offset_at(pos.line, pos.character)
 
     spans = sorted(((offset(e.range.start), offset(e.range.end), e.new_text) for e in edits), reverse=True)
     for start, end, new in spans:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import logging
 import shutil
-import sys
 import sysconfig
 from dataclasses import dataclass
 from pathlib import Path
@@ -176,10 +175,3 @@ def build_tiny_hf_model(out_dir: Path, spec: TinySpec, tokenizer_dir: Path | Non
     model = LlamaForCausalLM(config).eval()
     model.save_pretrained(out_dir, safe_serialization=True)
     return out_dir
-
-
-def stderr_stdout():
-    """The model builder prints to stdout; keep stdout clean for callers that use it as a protocol."""
-    import contextlib
-
-    return contextlib.redirect_stdout(sys.stderr)

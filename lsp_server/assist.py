@@ -138,8 +138,3 @@ def inline_prompt(
 def inline_text(completion: str, ctx: InlineContext) -> str:
     """Clean the model's infill for ghost text ("" when nothing useful is left)."""
     return clean_infill(completion, ctx.prefix, ctx.suffix, ctx.line_prefix, ctx.multiline)
-
-
-def utf16_len(text: str) -> int:
-    """Length in UTF-16 code units, the unit of LSP positions."""
-    return len(text.encode("utf-16-le")) // 2

@@ -6,7 +6,7 @@ import textwrap
 
 import pytest
 
-from lsp_server.assist import answer_to_code, inline_context, plan_ask, plan_selection, utf16_len
+from lsp_server.assist import answer_to_code, inline_context, plan_ask, plan_selection
 from lsp_server.postprocess import (
     CLOSING_FENCE_STOP,
     extract_code,
@@ -15,6 +15,7 @@ from lsp_server.postprocess import (
     reindent,
     trim_completion,
 )
+from lsp_server.text import units
 
 
 def test_closing_fence_stop():
@@ -176,4 +177,4 @@ def test_inline_context_splits_at_the_cursor_and_clamps():
     ctx = inline_context("ab\r\ncd|ef\r\ngh", 7)
     assert ctx.line_prefix == "cd|" and ctx.line_suffix == "ef" and ctx.suffix.startswith("ef\r\n")
     assert inline_context("abc", 99).prefix == "abc"
-    assert utf16_len("a🐍b") == 4
+    assert units("a🐍b") == 4

@@ -27,9 +27,6 @@ class TextTokenizer:
     def decode(self, ids: list[int]) -> str:
         return self._tok.decode(ids, skip_special_tokens=True)
 
-    def token_id(self, text: str) -> int | None:
-        return self._tok.token_to_id(text)
-
 
 class IncrementalDecoder:
     """Turns a stream of ids into text pieces, never emitting half a UTF-8 character.
