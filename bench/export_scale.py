@@ -73,7 +73,7 @@ def fit(points: dict[int, float], at: int) -> float:
     xs, ys = list(points), list(points.values())
     if len(xs) == 1:
         return ys[0] * at / xs[0]
-    n, mx, my = len(xs), sum(xs) / len(xs), sum(ys) / len(ys)
+    mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
     slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sum((x - mx) ** 2 for x in xs)
     return my + slope * (at - mx)
 

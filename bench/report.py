@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from .sections import write_section
+
 
 def _ratio(a: float, b: float) -> str:
     return f"{a / b:.2f}" if b else "n/a"
@@ -16,7 +18,7 @@ def write_report(data: dict, out: Path) -> None:
     r = data["results"]
     s = data["shape"]
     lines = [
-        "# Engine benchmark",
+        "## Engine: ours vs onnxruntime-genai vs transformers",
         "",
         f"Model: random weights, Magicoder's architecture at hidden {s['hidden']}, {s['layers']} layers, "
         f"{s['heads']} heads, intermediate {s['intermediate']}, vocab 32256 (~134M parameters at the default shape). "
@@ -30,7 +32,7 @@ def write_report(data: dict, out: Path) -> None:
     for name, m in r.items():
         cells = " | ".join(f"{m[f'ttft_{n}'] * 1000:.0f} | {m[f'decode_{n}']:.1f}" for n in data["lengths"])
         lines.append(f"| {name} | {cells} | {m['rss_mb']:.0f} |")
-    lines += ["", "## Ratios (targets from the engine issue)", "", "| ratio | value | target |", "|---|---|---|"]
+    lines += ["", "### Ratios (targets from the engine issue)", "", "| ratio | value | target |", "|---|---|---|"]
     for p in ("fp32", "int4"):
         ours, genai = r[f"ours {p}"], r[f"genai {p}"]
         for n in data["lengths"]:
@@ -50,4 +52,4 @@ def write_report(data: dict, out: Path) -> None:
     same = data["ours_equals_genai_tokens"]
     lines += ["", "Greedy tokens, ours vs genai on the same graph: "
               + ", ".join(f"{k}: {'identical' if v else 'DIFFERENT'}" for k, v in same.items()) + "."]
-    (out / "RESULTS.md").write_text("\n".join(lines) + "\n")
+    write_section(out / "RESULTS.md", "engine", "\n".join(lines))

@@ -6,7 +6,6 @@ Inline:          inline_context -> inline_prompt -> (engine) -> inline_text
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from .comments import code_range_after_comment, find_instruction_comment
@@ -18,9 +17,16 @@ from .postprocess import (
     leading_indent,
     reindent,
 )
-from .prompts import FimTokens, build_ask_prompt, build_fim_prompt, build_instruction, fill_template
+from .prompts import (
+    FimTokens,
+    TokenCounter,
+    TokenStarts,
+    build_ask_prompt,
+    build_fim_prompt,
+    build_instruction,
+    fill_template,
+)
 
-TokenCounter = Callable[[str], int]
 SNAP_LINES = 16
 ASK_STOPS = (CLOSING_FENCE_STOP,)
 
@@ -125,13 +131,14 @@ def snap_prefix(prefix: str, kept: str, first_line: int, every: int = SNAP_LINES
 
 
 def inline_prompt(
-    ctx: InlineContext, fim: FimTokens, count_tokens: TokenCounter, budget: int, first_line: int = 0, header: str = ""
+    ctx: InlineContext, fim: FimTokens, count_tokens: TokenCounter, budget: int, first_line: int = 0, header: str = "",
+    token_starts: TokenStarts | None = None,
 ) -> str:
     """DeepSeek's fill-in-the-middle prompt, prefix and suffix cut to a token budget (prefix snapped
     to a stable line; ``first_line``: the document line ctx.prefix starts on), ``header`` first."""
     return build_fim_prompt(
         ctx.prefix, ctx.suffix, fim, count_tokens, budget, header=header,
-        align_prefix=lambda kept: snap_prefix(ctx.prefix, kept, first_line),
+        align_prefix=lambda kept: snap_prefix(ctx.prefix, kept, first_line), token_starts=token_starts,
     )
 
 

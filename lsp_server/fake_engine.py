@@ -83,6 +83,9 @@ class FakeEngine:
     def count_tokens(self, text: str) -> int:
         return -(-len(text) // TOKEN_CHARS)
 
+    def token_starts(self, text: str) -> list[int]:
+        return list(range(0, len(text), TOKEN_CHARS))
+
     def stream(self, prompt: str, max_new_tokens: int, stop_strings: Sequence[str] = (),
                cancel: CancelToken | None = None, result: GenerationResult | None = None,
                reuse_prefix: bool = True, sampling: Sampling = GREEDY) -> Iterator[str]:

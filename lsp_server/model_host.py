@@ -20,6 +20,8 @@ log = logging.getLogger(__name__)
 
 STATUS_NOTIFICATION = "magicoder/status"
 PROGRESS_INTERVAL_S = 0.1  # partial answers are reported at most this often
+BUSY_AFTER_S = 0.1  # "busy" only for generations that last: no status-bar flicker per keystroke
+STATUS_REFRESH_S = 2.0  # short generations update the status's tok/s at most this often
 OnText = Callable[[str, int], None]  # (answer so far, tokens so far)
 EngineFactory = Callable[[Settings], Any]  # an engine.Engine or a stand-in with its interface
 
@@ -36,8 +38,8 @@ def describe(what: str, result: GenerationResult, seconds: float) -> str:
     """One log line for a generation, with its timings."""
     return (
         f"{what}: {result.prompt_tokens} prompt tokens ({result.cached_tokens} cached), {len(result.token_ids)} new "
-        f"({result.finish_reason}), TTFT {result.ttft_s * 1000:.0f} ms, {result.decode_tokens_per_s:.1f} tok/s, "
-        f"total {seconds * 1000:.0f} ms"
+        f"({result.finish_reason}), TTFT {result.ttft_s * 1000:.1f} ms, {result.decode_tokens_per_s:.1f} tok/s, "
+        f"decode {result.decode_s * 1000:.1f} ms, total {seconds * 1000:.1f} ms"
     )
 
 
@@ -56,6 +58,9 @@ class ModelHost:
         self.loading: asyncio.Task | None = None
         self.tokens_per_second: float | None = None
         self._running = 0
+        self._busy: asyncio.TimerHandle | None = None  # pending "busy", or None once it was sent
+        self._busy_sent = False
+        self._status_at = float("-inf")
         self._shown_failures: set[str] = set()
 
     # -- loading ---------------------------------------------------------------------------
@@ -117,6 +122,7 @@ class ModelHost:
         }
         if self.tokens_per_second is not None:
             payload["tokensPerSecond"] = round(self.tokens_per_second, 1)
+        self._status_at = time.monotonic()
         self.client.notify(STATUS_NOTIFICATION, {**payload, **{k: v for k, v in extra.items() if v is not None}})
 
     def fail(self, message: str) -> RequestFailed:
@@ -157,7 +163,7 @@ class ModelHost:
 
         self._running += 1
         if self._running == 1:
-            self.status("busy")
+            self._busy = loop.call_later(BUSY_AFTER_S, self._announce_busy)
         failed = False
         try:
             return await asyncio.to_thread(run)
@@ -172,5 +178,20 @@ class ModelHost:
             self._running -= 1
             if result.decode_tokens_per_s > 0:
                 self.tokens_per_second = result.decode_tokens_per_s
-            if self._running == 0 and not failed:
-                self.status("ready")
+            if self._running == 0:
+                self._end_busy(failed)
+
+    def _announce_busy(self) -> None:
+        self._busy, self._busy_sent = None, True
+        self.status("busy")
+
+    def _end_busy(self, failed: bool) -> None:
+        """All generations ended: "ready" (after a "busy", or with a tok/s not shown lately)."""
+        if self._busy is not None:
+            self._busy.cancel()
+            self._busy = None
+        if failed:
+            self._busy_sent = False  # fail() has sent "error"
+        elif self._busy_sent or time.monotonic() - self._status_at >= STATUS_REFRESH_S:
+            self._busy_sent = False
+            self.status("ready")

@@ -7,16 +7,12 @@ The BOS token is the tokenizer's business, not these functions'.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 
+from .fit import MAX_CHARS_PER_TOKEN, Align, TokenCounter, TokenStarts, fit_prefix, fit_suffix
 from .magicoder import MAGICODER_PROMPT_TEMPLATE
 
-TokenCounter = Callable[[str], int]
 PLACEHOLDER = "{instruction}"
-# No token spans more than this many characters in practice: a window of budget * this many characters
-# around the cursor loses nothing that could fit, and spares tokenizing a whole 10 MB document.
-MAX_CHARS_PER_TOKEN = 16
 FENCE_LANGUAGES = {
     "plaintext": "",
     "javascriptreact": "jsx",
@@ -32,8 +28,10 @@ FENCE_LANGUAGES = {
 
 __all__ = [
     "MAGICODER_PROMPT_TEMPLATE",
+    "MAX_CHARS_PER_TOKEN",
     "FimTokens",
     "TokenCounter",
+    "TokenStarts",
     "build_ask_prompt",
     "build_fim_prompt",
     "build_instruction",
@@ -91,81 +89,6 @@ def build_ask_prompt(template: str, request: str, code: str, language_id: str) -
     return fill_template(template, build_instruction(request, code, language_id)) + prime_response(language_id)
 
 
-def _pieces(text: str) -> list[str]:
-    """Lines with their "\\n" kept (joined they give back ``text``)."""
-    parts = text.split("\n")
-    pieces = [part + "\n" for part in parts[:-1]]
-    if parts[-1]:
-        pieces.append(parts[-1])
-    return pieces
-
-
-def _window(text: str, budget: int, keep_end: bool) -> str:
-    """At most budget * MAX_CHARS_PER_TOKEN characters of text, cut at a line boundary if it can be."""
-    limit = budget * MAX_CHARS_PER_TOKEN
-    if len(text) <= limit:
-        return text
-    if keep_end:
-        cut = text[-limit:]
-        if text[-limit - 1] == "\n":
-            return cut
-        newline = cut.find("\n")
-        return cut[newline + 1 :] if 0 <= newline < len(cut) - 1 else cut
-    cut = text[:limit]
-    if cut.endswith("\n"):
-        return cut
-    newline = cut.rfind("\n")
-    return cut[: newline + 1] if newline >= 0 else cut
-
-
-def _longest(n_max: int, fits: Callable[[int], bool]) -> int:
-    """The largest n in [0, n_max] with fits(n), fits being monotone and fits(0) assumed: O(log n) calls."""
-    lo, hi = 0, n_max + 1  # fits(lo) holds, fits(hi) does not (or hi is past the end)
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        if fits(mid):
-            lo = mid
-        else:
-            hi = mid
-    return lo
-
-
-def _fit(text: str, count_tokens: TokenCounter, budget: int, keep_end: bool) -> str:
-    """The longest end (or start) of text within budget tokens, cut at a line boundary if possible."""
-    if budget <= 0 or not text:
-        return ""
-    text = _window(text, budget, keep_end)
-    if count_tokens(text) <= budget:
-        return text
-    pieces = _pieces(text)
-    if keep_end:
-        pieces.reverse()
-
-    def take(n: int) -> str:
-        return "".join(reversed(pieces[:n])) if keep_end else "".join(pieces[:n])
-
-    n = _longest(len(pieces) - 1, lambda k: count_tokens(take(k)) <= budget)
-    if n > 0:
-        return take(n)
-    # Not even the line next to the cursor fits: cut inside it by characters.
-    line = pieces[0]
-
-    def part(k: int) -> str:
-        return line[len(line) - k :] if keep_end else line[:k]
-
-    return part(_longest(len(line) - 1, lambda k: count_tokens(part(k)) <= budget))
-
-
-def fit_prefix(prefix: str, count_tokens: TokenCounter, budget: int) -> str:
-    """Keep the end of the text before the cursor (whole lines where possible) within budget tokens."""
-    return _fit(prefix, count_tokens, budget, keep_end=True)
-
-
-def fit_suffix(suffix: str, count_tokens: TokenCounter, budget: int) -> str:
-    """Keep the start of the text after the cursor (whole lines where possible) within budget tokens."""
-    return _fit(suffix, count_tokens, budget, keep_end=False)
-
-
 @dataclass(frozen=True)
 class FimTokens:
     """The fill-in-the-middle special tokens (DeepSeek-Coder's by default)."""
@@ -187,22 +110,23 @@ def build_fim_prompt(
     budget: int,
     prefix_share: float = 0.75,
     header: str = "",
-    align_prefix: Callable[[str], str] | None = None,
+    align_prefix: Align | None = None,
+    token_starts: TokenStarts | None = None,
 ) -> str:
     """begin + header + prefix + hole + suffix + end, prefix and suffix sharing ``budget`` tokens.
 
     The prefix gets ``prefix_share`` of the budget and the suffix the rest; what one side leaves
     unused goes to the other. ``header`` (e.g. snippets of other files) counts against the budget;
-    ``align_prefix`` may shorten the kept prefix further (e.g. to start at a stable line).
+    ``align_prefix`` may shorten the kept prefix further (e.g. to start at a stable line);
+    ``token_starts`` (token offsets of a text) makes the cuts cheaper (see fit.py).
     """
     budget = max(0, budget - _tokens(header, count_tokens))
     share = min(1.0, max(0.0, prefix_share))
     suffix_share = budget - int(budget * share)
-    kept_suffix = fit_suffix(suffix, count_tokens, suffix_share)
-    kept_prefix = fit_prefix(prefix, count_tokens, budget - _tokens(kept_suffix, count_tokens))
-    if align_prefix is not None:
-        kept_prefix = align_prefix(kept_prefix)
+    kept_suffix = fit_suffix(suffix, count_tokens, suffix_share, token_starts)
+    kept_prefix = fit_prefix(prefix, count_tokens, budget - _tokens(kept_suffix, count_tokens), token_starts,
+                             align_prefix)
     left_for_suffix = budget - _tokens(kept_prefix, count_tokens)
     if left_for_suffix > suffix_share and len(kept_suffix) < len(suffix):
-        kept_suffix = fit_suffix(suffix, count_tokens, left_for_suffix)
+        kept_suffix = fit_suffix(suffix, count_tokens, left_for_suffix, token_starts)
     return f"{fim.begin}{header}{kept_prefix}{fim.hole}{kept_suffix}{fim.end}"

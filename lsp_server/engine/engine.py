@@ -100,6 +100,10 @@ class Engine:
     def count_tokens(self, text: str) -> int:
         return self.tokenizer.count(text)
 
+    def token_starts(self, text: str) -> list[int]:
+        """Where each token of a text starts (character offsets): cheap budget cuts in prompt building."""
+        return self.tokenizer.starts(text)
+
     def stream(
         self,
         prompt: str,

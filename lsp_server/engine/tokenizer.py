@@ -2,27 +2,89 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from tokenizers import Tokenizer
 
+from .token_memo import Encoded, LineEncoder, Memo, isolates_line_breaks, whole
+
 REPLACEMENT = "\ufffd"
+# Checks that encoding a prompt piece by piece gives what encoding it whole gives.
+_PROBE = "def f(x):\n    return x  # é 😀\n\n  \t{added}  tail\r\n{added}{added}\n"
 
 
 class TextTokenizer:
-    """Encode/decode exactly as transformers' fast tokenizer does (BOS from the post-processor)."""
+    """Encode/decode exactly as transformers' fast tokenizer does (BOS from the post-processor).
+
+    Prompt building counts the same prefix and suffix several times, the engine then encodes the
+    whole prompt, and the next keystroke asks for nearly the same text again. So texts are encoded
+    between added tokens (which split the input in `tokenizers` too), line by line where no token
+    crosses a line break, and the latest texts are remembered (token_memo.py): a keystroke costs
+    the tokens of one line. A tokenizer for which that would not be exact is used whole.
+    """
 
     def __init__(self, path: Path, add_bos: bool = True):
         self._tok = Tokenizer.from_file(str(path))
         self.add_bos = add_bos
+        self._memo = Memo()
+        self._lines = LineEncoder(self._tok) if isolates_line_breaks(path) else None
+        self._added = self._splitter()
+        self._post = self._tok.encode("", add_special_tokens=True).ids  # what the post-processor adds (BOS)
+        if not self._pieces_match():
+            self._added = self._lines = None  # not exact for this tokenizer: encode whole
+
+    def _splitter(self) -> re.Pattern[str] | None:
+        """A pattern matching the added tokens, when each of them simply splits the input."""
+        added = list(self._tok.get_added_tokens_decoder().values())
+        if not added or any(a.lstrip or a.rstrip or a.single_word or a.normalized for a in added):
+            return None
+        contents = sorted({a.content for a in added}, key=len, reverse=True)
+        return re.compile("(" + "|".join(map(re.escape, contents)) + ")")
+
+    def _pieces_match(self) -> bool:
+        if self._added is None:
+            return False
+        for content in sorted({a.content for a in self._tok.get_added_tokens_decoder().values()}):
+            probe = _PROBE.format(added=content)
+            for add in (False, True):
+                if self._encode_pieces(probe, add) != self._tok.encode(probe, add_special_tokens=add).ids:
+                    return False
+        return True
+
+    def _fragment(self, text: str) -> Encoded:
+        """A text without added tokens: ids and token starts (remembered)."""
+        known = self._memo.get(text)
+        if known is None:
+            known = self._lines.encode(text) if self._lines is not None else whole(self._tok, text)
+            self._memo.put(text, known)
+        return known
+
+    def _encode_pieces(self, text: str, add_bos: bool) -> list[int]:
+        assert self._added is not None
+        ids = list(self._post) if add_bos else []
+        for i, piece in enumerate(self._added.split(text)):
+            if i % 2:  # an added token
+                ids.append(self._tok.token_to_id(piece))
+            elif piece:
+                ids.extend(self._fragment(piece)[0])
+        return ids
 
     def encode(self, text: str, add_bos: bool | None = None) -> list[int]:
         add = self.add_bos if add_bos is None else add_bos
-        return self._tok.encode(text, add_special_tokens=add).ids
+        if self._added is None:
+            return self._tok.encode(text, add_special_tokens=add).ids
+        return self._encode_pieces(text, add)
 
     def count(self, text: str) -> int:
         """Token count of a fragment (no BOS): the counter handed to prompt building."""
-        return len(self._tok.encode(text, add_special_tokens=False).ids)
+        return len(self.encode(text, add_bos=False))
+
+    def starts(self, text: str) -> list[int]:
+        """The character offset where each token of a fragment (no BOS) starts."""
+        if self._added is None or self._added.search(text):
+            return whole(self._tok, text)[1]
+        return self._fragment(text)[1]
 
     def decode(self, ids: list[int]) -> str:
         return self._tok.decode(ids, skip_special_tokens=True)

@@ -96,7 +96,8 @@ class InlineCompleter:
         header = self._snippets(doc, ctx.prefix, count) if settings.inline_snippets else ""
         first_line = doc.text.position_at(low)[0]
         prompt = inline_prompt(ctx, FimTokens(m.fim_begin, m.fim_hole, m.fim_end), count,
-                               settings.inline_context_tokens, first_line, header)
+                               settings.inline_context_tokens, first_line, header,
+                               engine.token_starts)  # type: ignore[attr-defined]
         return ctx, prompt
 
     def _snippets(self, doc: Document, prefix: str, count) -> str:

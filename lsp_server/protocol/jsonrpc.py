@@ -11,7 +11,9 @@ pygls 2.1.1, as measured:
   also cancels the request's CancelToken (see MagicoderServer.request_cancelled);
 - ignores the workDoneToken of workspace/executeCommand: here the command's progress uses it;
 - fails ``shutdown`` with an InternalError when requests are in flight (it cancels their futures
-  while iterating over the dict their callbacks remove them from): here it iterates over a copy.
+  while iterating over the dict their callbacks remove them from): here it iterates over a copy;
+- keeps the future of every notification handled by a generator (its own didOpen/didChange/didClose
+  handlers) in ``_request_futures`` for ever, ~2 kB a keystroke: here it is removed once done.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ log = logging.getLogger(__name__)
 INVALID_REQUEST, INVALID_PARAMS, PARSE_ERROR, NOT_INITIALIZED = -32600, -32602, -32700, -32002
 # The client's workDoneToken of the workspace/executeCommand being handled, if it sent one.
 WORK_DONE_TOKEN: contextvars.ContextVar[types.ProgressToken | None] = contextvars.ContextVar("work_done_token", default=None)
+_IN_NOTIFICATION: contextvars.ContextVar[bool] = contextvars.ContextVar("in_notification", default=False)
 
 
 @attrs.define
@@ -114,6 +117,19 @@ class MagicoderProtocol(LanguageServerProtocol):
             log.warning("dropped %s: the server is not initialized yet", message.method)
             return
         super().handle_message(message)
+
+    def _handle_notification(self, method_name: str, params: Any) -> None:
+        inside = _IN_NOTIFICATION.set(True)
+        try:
+            super()._handle_notification(method_name, params)
+        finally:
+            _IN_NOTIFICATION.reset(inside)
+
+    def _execute_handler(self, msg_id: Any, handler: Any, callback: Any, args: Any = None, kwargs: Any = None) -> None:
+        super()._execute_handler(msg_id, handler, callback, args, kwargs)
+        future = self._request_futures.get(msg_id) if _IN_NOTIFICATION.get() else None
+        if future is not None:  # a notification's: nothing will ever answer it and pop it
+            future.add_done_callback(lambda _: self._request_futures.pop(msg_id, None))
 
     def _refusal(self, method: str) -> tuple[int, str] | None:
         if self._shutdown and method != types.EXIT:
