@@ -28,12 +28,15 @@ SHAPE = dict(hidden=768, layers=12, heads=12, intermediate=2064)
 QUICK_SHAPE = dict(hidden=256, layers=4, heads=8, intermediate=688)
 
 
+OPTIMUM_PYTHON = ROOT / ".venv-optimum" / "bin" / "python"
+
+
 class Worker:
-    def __init__(self, name: str, kind: str, folder: Path, threads: int):
+    def __init__(self, name: str, kind: str, folder: Path, threads: int, python: Path | None = None):
         self.name = name
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bench.runners", kind, str(folder), str(threads)],
+            [str(python or sys.executable), "-m", "bench.runners", kind, str(folder), str(threads)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT, env=env,
         )
         self.ask_raw()  # {"ready": true}
@@ -64,13 +67,18 @@ def build_models(shape: dict) -> dict[str, Path]:
                         intermediate_size=shape["intermediate"], seed=7)
         build_tiny_hf_model(hf, spec, SHARED_TOKENIZER if SHARED_TOKENIZER.is_dir() else None)
     folders = {"hf": hf}
-    for precision in ("fp32", "int4"):
-        out = WORK / f"{tag}-{precision}"
+    builds = {"fp32": [], "int4": []}
+    if OPTIMUM_PYTHON.is_file():  # optimum's own graph (concat KV), when its environment exists
+        builds["optimum-fp32"] = ["--exporter", "optimum"]
+    for name, extra in builds.items():
+        out = WORK / f"{tag}-{name}"
+        precision = name.rsplit("-", 1)[-1]
         if not (out / "manifest.json").is_file():
-            code = export_main(["build", str(hf), "--output", str(out), "--precision", precision, "--target", "cpu"])
+            code = export_main(["build", str(hf), "--output", str(out), "--precision", precision, "--target", "cpu",
+                                *extra])
             if code != 0:
-                raise SystemExit(f"export {precision} failed ({code})")
-        folders[precision] = out
+                raise SystemExit(f"export {name} failed ({code})")
+        folders[name] = out
     return folders
 
 
@@ -117,6 +125,9 @@ def run(reps: int, quick: bool) -> dict:
         Worker("genai int4", "genai", models["int4"], threads),
         Worker("transformers fp32", "transformers", models["hf"], threads),
     ]
+    if "optimum-fp32" in models:  # ours and optimum's ORTModelForCausalLM on the graph optimum exported
+        workers += [Worker("ours optimum-graph fp32", "ours", models["optimum-fp32"], threads),
+                    Worker("optimum fp32", "optimum", models["optimum-fp32"], threads, OPTIMUM_PYTHON)]
     samples: dict[str, dict[str, list[float]]] = {w.name: {} for w in workers}
     agree: dict[str, bool] = {}
     for rep in range(reps):
@@ -126,7 +137,7 @@ def run(reps: int, quick: bool) -> dict:
                 samples[w.name].setdefault(f"ttft_{n}", []).append(r["ttft_s"])
                 samples[w.name].setdefault(f"decode_{n}", []).append(r["decode_tps"])
                 agree.setdefault(f"{w.name} {n}", r["tokens"])
-        for w in (w for w in workers if w.name.startswith("ours")):
+        for w in (w for w in workers if w.name in ("ours fp32", "ours int4")):
             r = w.ask_raw({"op": "reuse", "doc": doc, "edited": edited})
             for key in ("cold_ttft_s", "warm_ttft_s"):
                 samples[w.name].setdefault(key, []).append(r[key])
@@ -141,6 +152,9 @@ def run(reps: int, quick: bool) -> dict:
     same = {
         f"{p} {n}": agree[f"ours {p} {n}"] == agree[f"genai {p} {n}"] for p in ("fp32", "int4") for n in lengths
     }
+    if "optimum-fp32" in models:
+        same.update({f"optimum graph {n} (ours vs optimum)": agree[f"ours optimum-graph fp32 {n}"] == agree[f"optimum fp32 {n}"]
+                     for n in lengths})
     return {"shape": shape, "threads": threads, "reps": reps, "new_tokens": new, "lengths": list(lengths),
             "results": results, "ours_equals_genai_tokens": same,
             "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.python_version()}",

@@ -43,6 +43,13 @@ def write_report(data: dict, out: Path) -> None:
         f"| decode ours int4 / transformers fp32 @{n0} | "
         f"{_ratio(r['ours int4'][f'decode_{n0}'], r['transformers fp32'][f'decode_{n0}'])} | ≥ 6 |"
     )
+    if "optimum fp32" in r:
+        ours, opt = r["ours optimum-graph fp32"], r["optimum fp32"]
+        for n in data["lengths"]:
+            lines.append(f"| decode ours/optimum ORTModelForCausalLM, optimum's graph fp32 @{n} | "
+                         f"{_ratio(ours[f'decode_{n}'], opt[f'decode_{n}'])} | (≥ 1.0) |")
+            lines.append(f"| TTFT ours/optimum ORTModelForCausalLM, optimum's graph fp32 @{n} | "
+                         f"{_ratio(ours[f'ttft_{n}'], opt[f'ttft_{n}'])} | (≤ 1.0) |")
     for p in ("fp32", "int4"):
         m = r[f"ours {p}"]
         lines.append(f"| TTFT after a one-character edit / cold, {p} | {_ratio(m['warm_ttft_s'], m['cold_ttft_s'])} "

@@ -5,6 +5,7 @@ Each runner answers the same commands on the same token ids:
   {"op": "reuse", "doc": [...], "edited": [...]}   (ours only) -> cold and warm TTFT
   {"op": "cancel", "ids": [...]}                  (ours only) -> cancel latency, step time
   {"op": "rss"}                                   -> peak RSS of this process (MB)
+A runner's imports happen in its constructor: the optimum runner runs under another interpreter.
 """
 
 from __future__ import annotations
@@ -116,7 +117,24 @@ class Transformers:
         return {"ttft_s": ttft, "decode_tps": (new - 1) / max(total - ttft, 1e-9), "tokens": tokens}
 
 
-RUNNERS = {"ours": Ours, "genai": Genai, "transformers": Transformers}
+class Optimum(Transformers):
+    """optimum's ORTModelForCausalLM on the graph optimum exported (concat KV), with transformers'
+    generate: runs in .venv-optimum (optimum-onnx needs transformers<4.58)."""
+
+    def __init__(self, folder: str, threads: int):
+        import onnxruntime as ort
+        import torch
+        from optimum.onnxruntime import ORTModelForCausalLM
+
+        torch.set_num_threads(threads)
+        self.torch = torch
+        options = ort.SessionOptions()
+        options.intra_op_num_threads, options.inter_op_num_threads = threads, 1
+        self.model = ORTModelForCausalLM.from_pretrained(folder, session_options=options, use_cache=True,
+                                                         provider="CPUExecutionProvider")
+
+
+RUNNERS = {"ours": Ours, "genai": Genai, "transformers": Transformers, "optimum": Optimum}
 
 
 def reset_peak_rss() -> None:

@@ -21,6 +21,11 @@ class EngineError(RuntimeError):
     """The engine cannot serve this request (context overflow, unsupported graph, ...)."""
 
 
+def _bind_host(binding: ort.IOBinding, name: str, array: np.ndarray) -> None:
+    """Bind a C-contiguous int64 host array (or a view of one) by pointer: no copy, no new OrtValue."""
+    binding.bind_input(name, "cpu", 0, np.int64, list(array.shape), array.ctypes.data)
+
+
 class DecoderSession:
     """The ONNX decoder of a model folder, driven through IOBinding.
 
@@ -54,6 +59,12 @@ class DecoderSession:
             else None
         )
         self._logits_value = ort.OrtValue.ortvalue_from_numpy(self._logits) if self._logits is not None else None
+        # Small inputs live in preallocated host arrays, bound by pointer: a decode step allocates nothing.
+        context = manifest.dims.context_length
+        self._ones = np.ones((1, context), np.int64)  # attention_mask: a prefix of it
+        self._positions = np.arange(context, dtype=np.int64)[None, :]  # position_ids: a slice of it
+        self._token = np.zeros((1, 1), np.int64)  # input_ids of a decode step
+        self._bound: ort.IOBinding | None = None  # the binding whose logits output is already bound
 
     def new_cache(self, capacity: int) -> KvState:
         limit = self.manifest.dims.context_length
@@ -75,15 +86,21 @@ class DecoderSession:
         io = self.manifest.io
         binding = cache.binding(self.session)
         # input_ids: [batch, seq]; attention_mask: [batch, total_seq]; position_ids: [batch, seq]
-        binding.bind_cpu_input(io.input_ids, np.asarray([input_ids], dtype=np.int64))
-        binding.bind_cpu_input(io.attention_mask, np.ones((1, total), dtype=np.int64))
-        if io.position_ids:
-            binding.bind_cpu_input(io.position_ids, np.arange(past, total, dtype=np.int64)[None, :])
-        # logits [batch, 1, vocab]: the only tensor that comes back to the host
-        if self._logits_value is not None:
-            binding.bind_ortvalue_output(io.logits, self._logits_value)
+        if len(input_ids) == 1:
+            self._token[0, 0] = input_ids[0]
+            ids = self._token
         else:
+            ids = np.asarray([input_ids], dtype=np.int64)
+        _bind_host(binding, io.input_ids, ids)
+        _bind_host(binding, io.attention_mask, self._ones[:, :total])
+        if io.position_ids:
+            _bind_host(binding, io.position_ids, self._positions[:, past:total])
+        # logits [batch, 1, vocab]: the only tensor that comes back to the host
+        if self._logits_value is None:
             binding.bind_output(io.logits, "cpu")
+        elif binding is not self._bound:  # bound once for a binding that lives as long as its KV buffer
+            binding.bind_ortvalue_output(io.logits, self._logits_value)
+            self._bound = binding
         self.session.run_with_iobinding(binding, run_options)
         cache.update(binding, len(input_ids))
         if self._logits is not None:
