@@ -4,8 +4,8 @@
 
 Builds a ~134M-parameter random-weight model of Magicoder's shape (hidden 768, 12 layers,
 12 heads, intermediate 2064, vocab 32256, linear RoPE x4), exports it fp32 and int4, then runs
-every case on every runner, interleaved (rep 1 of every runner, then rep 2, ...), each runner in
-its own worker process so that its peak RSS is its own.  Medians are written with ratios to
+every case on every runner, interleaved (rep 1 of every runner, then rep 2, ..., each rep starting
+with the next runner), each runner in its own worker process so that its peak RSS is its own.  Medians are written with ratios to
 bench/RESULTS.md and bench/results.json.
 """
 
@@ -131,8 +131,11 @@ def run(reps: int, quick: bool) -> dict:
     samples: dict[str, dict[str, list[float]]] = {w.name: {} for w in workers}
     agree: dict[str, bool] = {}
     for rep in range(reps):
+        # Each rep starts with the next runner: no runner always follows the same one (whose thread
+        # pool may still be spinning down, whose pages the cache still holds).
+        order = workers[rep % len(workers):] + workers[: rep % len(workers)]
         for n in lengths:
-            for w in workers:
+            for w in order:
                 r = w.ask_raw({"op": "generate", "ids": prompts[n], "new": new})
                 samples[w.name].setdefault(f"ttft_{n}", []).append(r["ttft_s"])
                 samples[w.name].setdefault(f"decode_{n}", []).append(r["decode_tps"])

@@ -22,7 +22,7 @@ def write_report(data: dict, out: Path) -> None:
         "",
         f"Model: random weights, Magicoder's architecture at hidden {s['hidden']}, {s['layers']} layers, "
         f"{s['heads']} heads, intermediate {s['intermediate']}, vocab 32256 (~134M parameters at the default shape). "
-        f"{data['new_tokens']} new tokens, greedy; medians of {data['reps']} interleaved reps; "
+        f"{data['new_tokens']} new tokens, greedy; medians of {data['reps']} interleaved reps (the order rotated every rep); "
         f"{data['threads']} intra-op threads for every runner; {data['machine']}; {data['date']}.",
         "Reproduce: `.venv/bin/python -m bench.engine_bench` (writes this file and `bench/results.json`).",
         "",

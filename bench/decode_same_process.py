@@ -1,0 +1,100 @@
+"""Decode speed in one process: our generate loop, a bare loop of onnxruntime calls, onnxruntime-genai.
+
+  .venv/bin/python -m bench.decode_same_process [--reps 7]
+
+The engine benchmark runs each runner in its own process (so that peak RSS is its own); this one runs
+the three in one process, interleaved, on the engine benchmark's fp32 and int4 models (build them
+first with `python -m bench.engine_bench`), to tell the decode loop's own cost from process effects.
+Writes its section of bench/RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from bench.engine_bench import SHAPE, WORK, code_prompts, set_genai_threads
+from bench.sections import write_section
+
+ROOT = Path(__file__).resolve().parent.parent
+PROMPT, NEW, THREADS = 200, 128, 2
+
+
+def loops(folder: Path, ids: list[int]) -> dict:
+    import onnxruntime_genai as og
+
+    from lsp_server.engine import Engine
+    from lsp_server.engine.generate import GenerationResult, generate
+
+    engine = Engine(folder, threads=THREADS, device="cpu")
+    model = og.Model(og.Config(str(folder)))
+
+    def ours() -> float:
+        result = GenerationResult()
+        for _ in generate(engine.cache, engine.tokenizer, ids, NEW, result=result, reuse_prefix=False):
+            pass
+        return (len(result.token_ids) - 1) / result.decode_s
+
+    def bare() -> float:  # the same session and cache: prefill, then argmax and forward, nothing else
+        cache = engine.cache
+        cache.prepare(ids, NEW, reuse=False)
+        logits = cache.forward(ids)
+        start = time.perf_counter()
+        for _ in range(NEW - 1):
+            logits = cache.forward([int(np.argmax(logits))])
+        return (NEW - 1) / (time.perf_counter() - start)
+
+    def genai() -> float:
+        params = og.GeneratorParams(model)
+        params.set_search_options(max_length=len(ids) + NEW, min_length=len(ids) + NEW, do_sample=False)
+        generator = og.Generator(model, params)
+        generator.append_tokens(ids)
+        first, count = None, 0
+        while not generator.is_done() and count < NEW:
+            generator.generate_next_token()
+            count += 1
+            first = first or time.perf_counter()
+        return (count - 1) / (time.perf_counter() - first)
+
+    return {"ours": ours, "bare onnxruntime loop": bare, "genai": genai}
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--reps", type=int, default=7)
+    p.add_argument("--out", type=Path, default=ROOT / "bench")
+    args = p.parse_args(argv)
+    tag = "h{hidden}-l{layers}".format(**SHAPE)
+    rows = ["## Decode in one process: ours vs a bare onnxruntime loop vs onnxruntime-genai", "",
+            f"The engine benchmark's models, {PROMPT}-token prompt, {NEW} greedy tokens, {THREADS} threads, medians of "
+            f"{args.reps} interleaved reps (order rotated) in one process. "
+            "Reproduce: `.venv/bin/python -m bench.decode_same_process`.", "",
+            "| model | ours tok/s | bare loop tok/s | genai tok/s | ours/genai | ours/bare |", "|---|---|---|---|---|---|"]
+    for precision in ("fp32", "int4"):
+        folder = WORK / f"{tag}-{precision}"
+        if not (folder / "manifest.json").is_file():
+            raise SystemExit(f"{folder} is missing: run `python -m bench.engine_bench` first")
+        set_genai_threads(folder, THREADS)
+        prompts, _, _ = code_prompts(folder / "tokenizer.json", (PROMPT,), 10)
+        runs = loops(folder, prompts[PROMPT])
+        names = list(runs)
+        samples: dict[str, list[float]] = {name: [] for name in names}
+        for rep in range(args.reps):
+            for name in names[rep % 3:] + names[: rep % 3]:
+                samples[name].append(runs[name]())
+        m = {name: statistics.median(v) for name, v in samples.items()}
+        rows.append(f"| {precision} | {m['ours']:.1f} | {m['bare onnxruntime loop']:.1f} | {m['genai']:.1f} | "
+                    f"{m['ours'] / m['genai']:.3f} | {m['ours'] / m['bare onnxruntime loop']:.3f} |")
+        print(rows[-1], file=sys.stderr, flush=True)
+    write_section(args.out / "RESULTS.md", "decode-same-process", "\n".join(rows))
+    print("\n".join(rows))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
