@@ -4,6 +4,7 @@ VS Code and Neovim capability sets (Neovim: UTF-8 positions, no documentChanges,
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import pytest
 import pytest_lsp
@@ -18,21 +19,8 @@ from lsp_server.assist import answer_to_code, ask_prompt, inline_context, inline
 from lsp_server.prompts import FimTokens
 
 URI = "file:///work/example.py"
-SOURCE = """import json
-
-
-# return the sum of the squares of xs
-def total(xs):
-    result = 0
-    for x in xs:
-        result += x * x
-    return result
-
-
-def main():
-    values = [1, 2, 3]
-    
-"""
+# The editor end-to-end test's sample file, plus an indented line to complete on.
+SOURCE = (Path(__file__).resolve().parent.parent / "editor-client" / "e2e" / "sample.py").read_text(encoding="utf-8") + "    \n"
 ASK_RANGE = span(3, 0, 8, 17)  # comment + function
 INLINE_AT = pos(13, 4)
 
