@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.engine_bench import SHAPE, WORK, code_prompts, set_genai_threads
+from bench.runners import Genai, Ours
 from bench.sections import write_section
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -26,22 +27,11 @@ PROMPT, NEW, THREADS = 200, 128, 2
 
 
 def loops(folder: Path, ids: list[int]) -> dict:
-    import onnxruntime_genai as og
-
-    from lsp_server.engine import Engine
-    from lsp_server.engine.generate import GenerationResult, generate
-
-    engine = Engine(folder, threads=THREADS, device="cpu")
-    model = og.Model(og.Config(str(folder)))
-
-    def ours() -> float:
-        result = GenerationResult()
-        for _ in generate(engine.cache, engine.tokenizer, ids, NEW, result=result, reuse_prefix=False):
-            pass
-        return (len(result.token_ids) - 1) / result.decode_s
+    """The engine benchmark's runners for ours and genai, and a bare loop over our engine's session."""
+    ours, genai = Ours(str(folder), THREADS), Genai(str(folder), THREADS)
 
     def bare() -> float:  # the same session and cache: prefill, then argmax and forward, nothing else
-        cache = engine.cache
+        cache = ours.engine.cache
         cache.prepare(ids, NEW, reuse=False)
         logits = cache.forward(ids)
         start = time.perf_counter()
@@ -49,19 +39,8 @@ def loops(folder: Path, ids: list[int]) -> dict:
             logits = cache.forward([int(np.argmax(logits))])
         return (NEW - 1) / (time.perf_counter() - start)
 
-    def genai() -> float:
-        params = og.GeneratorParams(model)
-        params.set_search_options(max_length=len(ids) + NEW, min_length=len(ids) + NEW, do_sample=False)
-        generator = og.Generator(model, params)
-        generator.append_tokens(ids)
-        first, count = None, 0
-        while not generator.is_done() and count < NEW:
-            generator.generate_next_token()
-            count += 1
-            first = first or time.perf_counter()
-        return (count - 1) / (time.perf_counter() - first)
-
-    return {"ours": ours, "bare onnxruntime loop": bare, "genai": genai}
+    return {"ours": lambda: ours.generate(ids, NEW)["decode_tps"], "bare onnxruntime loop": bare,
+            "genai": lambda: genai.generate(ids, NEW)["decode_tps"]}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -160,7 +160,7 @@ def sequential_overhead(typist: Typist, count: int) -> dict[str, list[float]]:
         e2e = (reply["_received"] - at) * 1000
         server._pump(0.05)
         lines = [n["params"]["message"] for n in server.notifications[logs_before:] if n.get("method") == "window/logMessage"]
-        logged = next((logged_ms(m) for m in lines if logged_ms(m) is not None), None)
+        logged = next(filter(None, map(logged_ms, lines)), None)
         if logged is not None:
             engine, total = logged
             overheads["all"].append(e2e - engine)

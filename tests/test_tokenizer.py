@@ -47,7 +47,7 @@ def test_encoding_in_pieces_equals_encoding_whole(tokenizers: tuple[TextTokenize
 
 @needs_real_tokenizer
 def test_deepseeks_tokenizer_is_tokenized_line_by_line():
-    assert isolates_line_breaks(SHARED_TOKENIZER / "tokenizer.json")
+    assert isolates_line_breaks(json.loads((SHARED_TOKENIZER / "tokenizer.json").read_text(encoding="utf-8")))
 
 
 @needs_real_tokenizer
@@ -79,11 +79,11 @@ def test_line_by_line_only_where_no_token_crosses_a_line_break(tiny_model: Path,
     """Without the pre-tokenizer that isolates line breaks, "\\n\\n" or " \\n" may be one token: the text is
     then tokenized whole, and still exactly."""
     data = json.loads((tiny_model / "tokenizer.json").read_text(encoding="utf-8"))
-    assert isolates_line_breaks(tiny_model / "tokenizer.json")
+    assert isolates_line_breaks(data)
     data["pre_tokenizer"]["pretokenizers"].pop(0)  # the Split on [\r\n]
     path = tmp_path / "tokenizer.json"
     path.write_text(json.dumps(data), encoding="utf-8")
-    assert not isolates_line_breaks(path)
+    assert not isolates_line_breaks(data)
     theirs = Tokenizer.from_file(str(path))
     text = "x = 1\n\n\n  \n    y = 2  \r\n"
     assert TextTokenizer(path).encode(text) == theirs.encode(text).ids

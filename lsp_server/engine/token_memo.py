@@ -11,13 +11,10 @@ Two layers:
 
 from __future__ import annotations
 
-import json
 import re
 import threading
 from collections import OrderedDict
-from pathlib import Path
-
-from tokenizers import Tokenizer
+from tokenizers import Encoding, Tokenizer
 
 LINES = re.compile(r"[^\n]*\n|[^\n]+\Z")  # lines with their "\n" (joined they give back the text)
 MEMO_ENTRIES = 16
@@ -51,10 +48,9 @@ class Memo:
         return len(self._items)
 
 
-def isolates_line_breaks(path: Path) -> bool:
-    """Whether the tokenizer.json's pipeline makes every "\\n" a boundary no token crosses: no
-    normalizer, no truncation, and a first pre-tokenizer that splits off each line break alone."""
-    config = json.loads(Path(path).read_text(encoding="utf-8"))
+def isolates_line_breaks(config: dict) -> bool:
+    """Whether a tokenizer.json's pipeline (its parsed contents) makes every "\\n" a boundary no token
+    crosses: no normalizer, no truncation, and a first pre-tokenizer that splits off each line break alone."""
     if config.get("normalizer") or config.get("truncation"):
         return False
     pre = config.get("pre_tokenizer") or {}
@@ -106,7 +102,7 @@ class LineEncoder:
                 else:
                     missing.append(line)
         for line, encoding in zip(missing, self._tok.encode_batch(missing, add_special_tokens=False)):
-            current[line] = (encoding.ids, [start for start, _ in encoding.offsets])
+            current[line] = _encoded(encoding)
         if len(current) > self.entries:
             self._old, self._current = current, {}
         return current
@@ -126,6 +122,9 @@ class LineEncoder:
         return ids, starts
 
 
-def whole(tokenizer: Tokenizer, text: str) -> Encoded:
-    encoding = tokenizer.encode(text, add_special_tokens=False)
+def _encoded(encoding: Encoding) -> Encoded:
     return encoding.ids, [start for start, _ in encoding.offsets]
+
+
+def whole(tokenizer: Tokenizer, text: str) -> Encoded:
+    return _encoded(tokenizer.encode(text, add_special_tokens=False))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -25,10 +26,11 @@ class TextTokenizer:
     """
 
     def __init__(self, path: Path, add_bos: bool = True):
-        self._tok = Tokenizer.from_file(str(path))
+        source = Path(path).read_text(encoding="utf-8")
+        self._tok = Tokenizer.from_str(source)
         self.add_bos = add_bos
         self._memo = Memo()
-        self._lines = LineEncoder(self._tok) if isolates_line_breaks(path) else None
+        self._lines = LineEncoder(self._tok) if isolates_line_breaks(json.loads(source)) else None
         self._added = self._splitter()
         self._post = self._tok.encode("", add_special_tokens=True).ids  # what the post-processor adds (BOS)
         if not self._pieces_match():
