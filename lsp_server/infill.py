@@ -20,6 +20,7 @@ PREFIX_SCAN_CHARS = 4000  # how much text before the cursor is scanned for open 
 MAX_PERIOD = 8  # the longest block of lines checked for immediate repetition
 _CLOSING_LINE = re.compile(r"[)\]}]+[;,]?|end|fi|done|esac")
 _PHRASE_LOOP = re.compile(r"(.{8,}?)\1{2,}")
+_SPECIAL = re.compile(r"[\n\\\"'`()\[\]{}]")  # what _scan looks at
 
 
 def indent_width(line: str) -> int:
@@ -51,18 +52,20 @@ def stop_at_dedent(completion: str, line_prefix: str, suffix: str) -> str:
 def _scan(text: str, stack: list[str]) -> int | None:
     """Push and pop brackets of text (quoted strings skipped, a quote ends at the line's end).
 
-    Returns the index of the first closer that matches nothing on the stack, else None.
+    Returns the index of the first closer that matches nothing on the stack, else None. Only the
+    characters that matter are visited (a regex finds them): this runs on every completion.
     """
     quote = None
-    escaped = False
-    for i, ch in enumerate(text):
+    escaped = -1  # the index of the character after a backslash inside a quote
+    for match in _SPECIAL.finditer(text):
+        i, ch = match.start(), match.group()
         if ch == "\n":
-            quote, escaped = None, False
+            quote = None
         elif quote:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
+            if i == escaped:
+                continue
+            if ch == "\\":
+                escaped = i + 1
             elif ch == quote:
                 quote = None
         elif ch in QUOTES:

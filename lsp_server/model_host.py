@@ -138,7 +138,7 @@ class ModelHost:
     async def generate(
         self,
         engine: Any,
-        prompt: str,
+        prompt: str | Callable[[], str],
         max_new_tokens: int,
         stops: tuple[str, ...],
         cancel: CancelToken,
@@ -147,6 +147,8 @@ class ModelHost:
     ) -> GenerationResult:
         """Generate in a worker thread; a cancelled request (or token) stops it within one decode step.
 
+        ``prompt`` may be a function that builds it: it then runs in that thread too (one thread hop).
+
         ``on_text`` gets the answer so far on the event loop, at most every PROGRESS_INTERVAL_S.
         """
         loop = asyncio.get_running_loop()
@@ -154,7 +156,7 @@ class ModelHost:
 
         def run() -> GenerationResult:
             text, reported = "", time.monotonic()
-            for piece in engine.stream(prompt, max_new_tokens, stops, cancel, result, sampling=sampling):
+            for piece in engine.stream(prompt() if callable(prompt) else prompt, max_new_tokens, stops, cancel, result, sampling=sampling):
                 text += piece
                 if on_text is not None and time.monotonic() - reported >= PROGRESS_INTERVAL_S:
                     reported = time.monotonic()

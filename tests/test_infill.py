@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from lsp_server.assist import inline_context, inline_text
-from lsp_server.infill import balance_brackets, clean_infill, drop_repetition, open_brackets, stop_at_dedent
+from lsp_server.infill import _scan, balance_brackets, clean_infill, drop_repetition, open_brackets, stop_at_dedent
 
 
 @pytest.mark.parametrize(
@@ -45,6 +47,42 @@ def test_stop_at_dedent(completion, line_prefix, suffix, expected):
 )
 def test_balance_brackets(prefix, completion, expected):
     assert balance_brackets(completion, prefix) == expected
+
+
+def _scan_every_character(text: str, stack: list[str]) -> int | None:
+    """The bracket scan's meaning, one character at a time (the oracle for the regex-driven _scan)."""
+    quote, escaped = None, False
+    for i, ch in enumerate(text):
+        if ch == "\n":
+            quote, escaped = None, False
+        elif quote:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == quote:
+                quote = None
+        elif ch in "\"'`":
+            quote = ch
+        elif ch in "([{":
+            stack.append(ch)
+        elif ch in ")]}":
+            if not stack or stack[-1] != {")": "(", "]": "[", "}": "{"}[ch]:
+                return i
+            stack.pop()
+    return None
+
+
+_PIECES = [*"()[]{}\"'`\\\na ", "\\'", '\\"', "\\\\", "'('", '")"']
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(_PIECES), max_size=30).map("".join), st.lists(st.sampled_from("([{"), max_size=3))
+@example("'\\')", [])  # an escaped quote does not end the string
+def test_scan_matches_a_character_by_character_scan(text, opened):
+    fast, slow = list(opened), list(opened)
+    assert _scan(text, fast) == _scan_every_character(text, slow)
+    assert fast == slow
 
 
 def test_open_brackets_of_the_prefix():

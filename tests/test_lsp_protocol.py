@@ -7,16 +7,24 @@ about frames that are not JSON. The server answers all of them.
 
 from __future__ import annotations
 
+import asyncio
+import io
+import json
+import os
+import re
 import socket
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 from pathlib import Path
 
 import pytest
-from lsp_raw import ROOT, RawServer
+from lsp_raw import ROOT, SERVER, RawServer
 
 from lsp_server.cli import DEFAULT_HOST, _parser
+from lsp_server.protocol.stdio import HEADER_LIMIT, PipeReader, pipe_readable
 
 URI = "file:///work/app.py"
 VALID = {"textDocument": {"uri": URI}, "range": {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}},
@@ -145,3 +153,61 @@ def test_tcp_listens_on_the_loopback_address_only_by_default():
     finally:
         proc.kill()
         proc.wait(timeout=10)
+
+
+def _frame(message: dict) -> bytes:
+    body = json.dumps(message).encode()
+    return b"Content-Length: %d\r\n\r\n" % len(body) + body
+
+
+def test_pipes_and_sockets_are_read_by_the_event_loop_files_and_shared_streams_are_not(tmp_path):
+    read_end, unused_write = os.pipe()
+    unused_read, write_end = os.pipe()  # another pipe, as an editor starts the server
+    os.close(unused_write)
+    os.close(unused_read)
+    left, right = socket.socketpair()
+    with open(read_end, "rb") as pipe_in, open(write_end, "wb") as pipe_out, left, right, open(tmp_path / "f", "wb+") as file:
+        assert pipe_readable(pipe_in, pipe_out)
+        assert pipe_readable(left.makefile("rb"), pipe_out)  # a socket
+        assert not pipe_readable(file, pipe_out)  # asyncio cannot watch a regular file
+        assert not pipe_readable(left.makefile("rb"), left.makefile("wb"))  # non-blocking would hit stdout too
+        assert not pipe_readable(io.BytesIO(), pipe_out)  # no file behind it
+
+
+def test_the_pipe_reader_reads_frames_and_skips_an_overlong_header_line():
+    read_end, write_end = os.pipe()
+
+    async def read_all() -> list[bytes]:
+        reader = PipeReader(open(read_end, "rb"))
+        return [await reader.readline(), await reader.readline(), await reader.readline(),
+                await reader.readexactly(2), await reader.readexactly(5), await reader.readline()]
+
+    def write() -> None:
+        with open(write_end, "wb") as out:
+            out.write(b"x" * (HEADER_LIMIT + 10) + b"\r\nContent-Length: 2\r\n\r\n{}abc")
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    lines = asyncio.run(read_all())
+    writer.join()
+    assert lines[0].startswith(b"X-Skipped") and lines[1] == b"Content-Length: 2\r\n" and lines[2] == b"\r\n"
+    assert lines[3:] == [b"{}", b"abc", b""]  # the input ended: a short read, then b"" (as pygls' reader)
+
+
+def test_stdin_from_a_file_is_served_too():
+    """A regular file cannot be watched by asyncio: pygls' own reader serves it, to the end."""
+    frames = b"".join(_frame(m) for m in (
+        {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"capabilities": {}}},
+        {"jsonrpc": "2.0", "method": "initialized", "params": {}},
+        {"jsonrpc": "2.0", "id": 2, "method": "textDocument/codeAction", "params": VALID},
+        {"jsonrpc": "2.0", "id": 3, "method": "shutdown"},
+        {"jsonrpc": "2.0", "method": "exit"},
+    ))
+    with tempfile.TemporaryFile() as stdin:
+        stdin.write(frames)
+        stdin.seek(0)
+        done = subprocess.run([*SERVER, "--fake-engine"], cwd=ROOT, stdin=stdin, capture_output=True, timeout=60)
+    answers = {m.get("id"): m for m in map(json.loads, re.findall(rb"\r\n\r\n(\{.*?\})(?=Content-Length|$)", done.stdout))}
+    assert done.returncode == 0, done.stderr.decode()[-2000:]
+    assert "capabilities" in answers[1]["result"] and answers[3]["result"] is None
+    assert answers[2]["error"]["message"].endswith("is not open")

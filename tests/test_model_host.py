@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 
 from lsprotocol import types
 
@@ -61,3 +62,18 @@ async def test_a_long_generation_is_busy_then_ready():
     assert [s["state"] for s in client.states] == ["busy", "ready"]
     await asyncio.sleep(BUSY_AFTER_S * 2)
     assert len(client.states) == 2  # no late "busy" after the end
+
+
+async def test_a_prompt_given_as_a_function_is_built_in_the_generation_thread():
+    host, _ = await loaded_host(token_ms=0.0)
+    engine = await host.engine()
+    built_in: list[str] = []
+
+    def build() -> str:
+        built_in.append(threading.current_thread().name)
+        return FIM_PROMPT
+
+    by_function = await host.generate(engine, build, 8, (), CancelToken())
+    by_text = await host.generate(engine, FIM_PROMPT, 8, (), CancelToken())
+    assert by_function.text == by_text.text != ""
+    assert built_in and built_in[0] != threading.current_thread().name  # not on the event loop

@@ -100,7 +100,7 @@ class Engine:
     def count_tokens(self, text: str) -> int:
         return self.tokenizer.count(text)
 
-    def token_starts(self, text: str) -> list[int]:
+    def token_starts(self, text: str) -> Sequence[int]:
         """Where each token of a text starts (character offsets): cheap budget cuts in prompt building."""
         return self.tokenizer.starts(text)
 

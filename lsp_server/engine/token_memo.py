@@ -13,13 +13,18 @@ from __future__ import annotations
 
 import re
 import threading
+from bisect import bisect_right
 from collections import OrderedDict
+from collections.abc import Sequence
+from itertools import accumulate, chain
+from typing import overload
+
 from tokenizers import Encoding, Tokenizer
 
 LINES = re.compile(r"[^\n]*\n|[^\n]+\Z")  # lines with their "\n" (joined they give back the text)
 MEMO_ENTRIES = 16
 LINE_ENTRIES = 2048  # lines per generation (see LineEncoder)
-Encoded = tuple[list[int], list[int]]  # token ids, and the character offset where each token starts
+Encoded = tuple[list[int], Sequence[int]]  # token ids, and the character offset where each token starts
 _LINE_BREAK_PROBES = ("a\nb", "\n\n", " \n ", "\r\n", "x\n\ty", "é\n😀", "  \n\n  z")
 
 
@@ -111,15 +116,44 @@ class LineEncoder:
         lines = LINES.findall(text)
         with self._lock:
             known = self._lookup(lines)
-        ids: list[int] = []
-        starts: list[int] = []
-        at = 0
-        for line in lines:
-            line_ids, line_starts = known[line]
-            ids += line_ids
-            starts += [at + start for start in line_starts] if at else line_starts
-            at += len(line)
-        return ids, starts
+        if not lines:
+            return [], []
+        id_lists, start_lists = zip(*map(known.__getitem__, lines))
+        ids = list(chain.from_iterable(id_lists))
+        return ids, LineStarts(lines, id_lists, start_lists, len(ids))
+
+
+class LineStarts(Sequence[int]):
+    """A text's token starts, read off its lines' (no list of thousands of offsets built per text:
+    prompt building looks up a few of them)."""
+
+    def __init__(self, lines: list[str], id_lists: Sequence[list[int]], start_lists: Sequence[Sequence[int]], total: int):
+        self._total = total
+        self._line_at = list(accumulate(map(len, lines), initial=0))  # [lines + 1]: where each line starts
+        self._first_token = list(accumulate(map(len, id_lists), initial=0))  # [lines + 1]: its first token
+        self._line_starts = start_lists  # [lines][its tokens]: token starts within the line
+
+    def __len__(self) -> int:
+        return self._total
+
+    @overload
+    def __getitem__(self, index: int) -> int: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[int]: ...
+    def __getitem__(self, index: int | slice) -> int | list[int]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(self._total))]
+        if index < 0:
+            index += self._total
+        if not 0 <= index < self._total:
+            raise IndexError("token index out of range")
+        line = bisect_right(self._first_token, index) - 1
+        return self._line_at[line] + self._line_starts[line][index - self._first_token[line]]
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sequence) and len(other) == self._total and list(self) == list(other)
+
+    __hash__ = None  # type: ignore[assignment]  # compares by value, like the list it stands for
 
 
 def _encoded(encoding: Encoding) -> Encoded:

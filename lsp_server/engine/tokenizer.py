@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 from tokenizers import Tokenizer
@@ -82,7 +83,7 @@ class TextTokenizer:
         """Token count of a fragment (no BOS): the counter handed to prompt building."""
         return len(self.encode(text, add_bos=False))
 
-    def starts(self, text: str) -> list[int]:
+    def starts(self, text: str) -> Sequence[int]:
         """The character offset where each token of a fragment (no BOS) starts."""
         if self._added is None or self._added.search(text):
             return whole(self._tok, text)[1]

@@ -4,7 +4,8 @@ Latest wins: a new request cancels the older one's generation mid-decode (and $/
 cancels its own). Debounce: a request arriving less than ``debounceMs`` after the previous one
 (the user is typing) first waits that long, and gives up if a newer one arrives meanwhile; a
 request after a pause starts at once. While the model loads there is no ghost text (the editor
-never waits for it). The prompt is built from the text around the cursor only, off the event loop.
+never waits for it). The prompt is built from the text around the cursor only, in the generation's worker
+thread (off the event loop, and one thread hop per request).
 """
 
 from __future__ import annotations
@@ -13,10 +14,11 @@ import asyncio
 import re
 import time
 from dataclasses import dataclass
+from functools import partial
 
 from lsprotocol import types
 
-from ..assist import inline_context, inline_prompt, inline_text
+from ..assist import InlineContext, inline_context, inline_prompt, inline_text
 from ..comments import comment_markers
 from ..engine import CancelToken
 from ..model_host import describe
@@ -70,12 +72,11 @@ class InlineCompleter:
         engine = await host.model.engine()
         if mine != self.latest:
             return self._supersede()
-        ctx, prompt = await asyncio.to_thread(self._prompt, engine, doc, offset)  # tokenizing: off the event loop
-        if mine != self.latest:
-            return self._supersede()
+        ctx, low = self._context(doc, offset)
         cancel = self.cancel = CancelToken()
         host.track_request(cancel)
         stops = () if ctx.multiline else ("\n",)
+        prompt = partial(self._prompt, engine, doc, ctx, low)  # tokenizing: in the generation's thread
         result = await host.model.generate(engine, prompt, host.settings.inline_max_new_tokens, stops, cancel)
         if result.finish_reason == "cancelled" or mine != self.latest:
             return self._supersede()
@@ -85,20 +86,21 @@ class InlineCompleter:
         text = inline_text(result.text, ctx)
         return Completion(text, ctx.line_prefix) if text else None
 
-    def _prompt(self, engine: object, doc: Document, offset: int):
-        settings = self.host.settings
-        window = settings.inline_context_tokens * MAX_CHARS_PER_TOKEN
+    def _context(self, doc: Document, offset: int) -> tuple[InlineContext, int]:
+        """The text around the cursor that can reach the prompt, and the document offset it starts at."""
+        window = self.host.settings.inline_context_tokens * MAX_CHARS_PER_TOKEN
         low = max(0, offset - window)
-        source = doc.text.text[low : offset + window]
-        ctx = inline_context(source, offset - low)
+        return inline_context(doc.text.text[low : offset + window], offset - low), low
+
+    def _prompt(self, engine: object, doc: Document, ctx: InlineContext, low: int) -> str:
+        settings = self.host.settings
         m = engine.manifest.prompt  # type: ignore[attr-defined]
         count = engine.count_tokens  # type: ignore[attr-defined]
         header = self._snippets(doc, ctx.prefix, count) if settings.inline_snippets else ""
         first_line = doc.text.position_at(low)[0]
-        prompt = inline_prompt(ctx, FimTokens(m.fim_begin, m.fim_hole, m.fim_end), count,
+        return inline_prompt(ctx, FimTokens(m.fim_begin, m.fim_hole, m.fim_end), count,
                                settings.inline_context_tokens, first_line, header,
                                engine.token_starts)  # type: ignore[attr-defined]
-        return ctx, prompt
 
     def _snippets(self, doc: Document, prefix: str, count) -> str:
         others = [(other.path.name if other.path else other.uri, other.text.text) for other in self.host.open_documents()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import sys
+import threading
 import uuid
 from collections import deque
 from pathlib import Path
@@ -13,6 +15,7 @@ from urllib.parse import unquote
 
 from lsprotocol import types
 from pygls.exceptions import FeatureRequestError, JsonRpcException
+from pygls.io_ import StdoutWriter, run_async
 from pygls.lsp.server import LanguageServer
 from pygls.uris import to_fs_path
 
@@ -25,6 +28,7 @@ from ..model_host import EngineFactory, ModelHost, real_engine
 from ..settings import SECTION, Settings
 from ..text import DocumentText
 from .jsonrpc import PARSE_ERROR, WORK_DONE_TOKEN, MagicoderProtocol
+from .stdio import PipeReader, pipe_readable
 
 log = logging.getLogger(__name__)
 CANCELLED_IDS_KEPT = 64
@@ -172,6 +176,26 @@ class MagicoderServer(LanguageServer):
     def cancel_everything(self) -> None:
         for key in list(self._cancels):
             self._cancel(key)
+
+    # -- stdio -----------------------------------------------------------------------------
+    def _start_io_async(self, stdin: Any = None, stdout: Any = None) -> None:
+        """pygls' stdio server, with stdin read by the event loop when it is a pipe (see stdio.py)."""
+        stdin, stdout = stdin or sys.stdin.buffer, stdout or sys.stdout.buffer
+        if not pipe_readable(stdin, stdout):
+            super()._start_io_async(stdin, stdout)
+            return
+        log.info("Starting async IO server (stdin read by the event loop)")
+        self._stop_event = threading.Event()
+        self.protocol.set_writer(StdoutWriter(stdout))
+        try:
+            asyncio.run(run_async(stop_event=self._stop_event, reader=PipeReader(stdin), protocol=self.protocol,
+                                  logger=log, error_handler=self.report_server_error))
+        except BrokenPipeError:
+            log.error("Connection to the client is lost! Shutting down the server.")
+        except (KeyboardInterrupt, SystemExit):
+            pass
+        finally:
+            self.shutdown()
 
     # -- errors outside any request --------------------------------------------------------
     def report_server_error(self, error: Exception, source: Any) -> None:
