@@ -1,13 +1,10 @@
-"""Decode speed in one process: our generate loop, a bare loop of onnxruntime calls, onnxruntime-genai,
-and a bare loop on libonnxruntime.so's C API.
+"""Decode speed in one process: our generate loop, a bare loop of onnxruntime calls, onnxruntime-genai.
 
   .venv/bin/python -m bench.decode_same_process [--reps 7]
 
 The engine benchmark runs each runner in its own process (so that peak RSS is its own); this one runs
-the four in one process, interleaved, on the engine benchmark's fp32 and int4 models (build them
-first with `python -m bench.engine_bench`), to tell the decode loop's own cost from process effects,
-and the Python wheel's binding module (what our engine and the bare loop call) from libonnxruntime.so
-(what genai and the C API loop call: bench/capi_loop.py).
+the three in one process, interleaved, on the engine benchmark's fp32 and int4 models (build them
+first with `python -m bench.engine_bench`), to tell the decode loop's own cost from process effects.
 Writes its section of bench/RESULTS.md.
 """
 
@@ -22,7 +19,6 @@ from pathlib import Path
 import numpy as np
 
 from bench.engine_bench import SHAPE, WORK, code_prompts, set_genai_threads
-from bench.capi_loop import CApiLoop
 from bench.runners import Genai, Ours
 from bench.sections import write_section
 
@@ -43,9 +39,8 @@ def loops(folder: Path, ids: list[int]) -> dict:
             logits = cache.forward([int(np.argmax(logits))])
         return (NEW - 1) / (time.perf_counter() - start)
 
-    capi = CApiLoop(str(folder), THREADS)
     return {"ours": lambda: ours.generate(ids, NEW)["decode_tps"], "bare onnxruntime loop": bare,
-            "genai": lambda: genai.generate(ids, NEW)["decode_tps"], "C API loop": lambda: capi.generate(ids, NEW)["decode_tps"]}
+            "genai": lambda: genai.generate(ids, NEW)["decode_tps"]}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -54,14 +49,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, default=ROOT / "bench")
     args = p.parse_args(argv)
     tag = "h{hidden}-l{layers}".format(**SHAPE)
-    rows = ["## Decode in one process: ours vs a bare onnxruntime loop vs onnxruntime-genai vs a C API loop", "",
+    rows = ["## Decode in one process: ours vs a bare onnxruntime loop vs onnxruntime-genai", "",
             f"The engine benchmark's models, {PROMPT}-token prompt, {NEW} greedy tokens, {THREADS} threads, medians of "
-            f"{args.reps} interleaved reps (order rotated) in one process. The bare loop is our engine's session (the Python "
-            "wheel's binding module, a build of onnxruntime of its own) with argmax and forward only; the C API loop makes "
-            "genai's calls (Run over preallocated OrtValues) on libonnxruntime.so, the library genai calls. "
+            f"{args.reps} interleaved reps (order rotated) in one process. "
             "Reproduce: `.venv/bin/python -m bench.decode_same_process`.", "",
-            "| model | ours tok/s | bare loop tok/s | C API loop tok/s | genai tok/s | ours/genai | ours/bare | C API loop/genai | bare/C API loop |",
-            "|---|---|---|---|---|---|---|---|---|"]
+            "| model | ours tok/s | bare loop tok/s | genai tok/s | ours/genai | ours/bare |", "|---|---|---|---|---|---|"]
     for precision in ("fp32", "int4"):
         folder = WORK / f"{tag}-{precision}"
         if not (folder / "manifest.json").is_file():
@@ -72,12 +64,11 @@ def main(argv: list[str] | None = None) -> int:
         names = list(runs)
         samples: dict[str, list[float]] = {name: [] for name in names}
         for rep in range(args.reps):
-            for name in names[rep % len(names):] + names[: rep % len(names)]:
+            for name in names[rep % 3:] + names[: rep % 3]:
                 samples[name].append(runs[name]())
         m = {name: statistics.median(v) for name, v in samples.items()}
-        bare, capi = m["bare onnxruntime loop"], m["C API loop"]
-        rows.append(f"| {precision} | {m['ours']:.1f} | {bare:.1f} | {capi:.1f} | {m['genai']:.1f} | {m['ours'] / m['genai']:.3f} | "
-                    f"{m['ours'] / bare:.3f} | {capi / m['genai']:.3f} | {bare / capi:.3f} |")
+        rows.append(f"| {precision} | {m['ours']:.1f} | {m['bare onnxruntime loop']:.1f} | {m['genai']:.1f} | "
+                    f"{m['ours'] / m['genai']:.3f} | {m['ours'] / m['bare onnxruntime loop']:.3f} |")
         print(rows[-1], file=sys.stderr, flush=True)
     write_section(args.out / "RESULTS.md", "decode-same-process", "\n".join(rows))
     print("\n".join(rows))
