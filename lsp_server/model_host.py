@@ -156,7 +156,8 @@ class ModelHost:
 
         def run() -> GenerationResult:
             text, reported = "", time.monotonic()
-            for piece in engine.stream(prompt() if callable(prompt) else prompt, max_new_tokens, stops, cancel, result, sampling=sampling):
+            prompt_text = prompt() if callable(prompt) else prompt
+            for piece in engine.stream(prompt_text, max_new_tokens, stops, cancel, result, sampling=sampling):
                 text += piece
                 if on_text is not None and time.monotonic() - reported >= PROGRESS_INTERVAL_S:
                     reported = time.monotonic()

@@ -9,10 +9,32 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVER = [sys.executable, "-m", "lsp_server", "--stdio", "--log-level", "ERROR"]
+
+
+def frame(body: bytes) -> bytes:
+    """A JSON-RPC body with its Content-Length header."""
+    return b"Content-Length: %d\r\n\r\n" % len(body) + body
+
+
+def read_messages(stream: BinaryIO) -> Iterator[object]:
+    """The JSON messages of a framed stream, until it ends."""
+    while True:
+        length = None
+        while True:
+            line = stream.readline()
+            if not line:
+                return
+            if line in (b"\r\n", b"\n"):
+                break
+            if line.lower().startswith(b"content-length:"):
+                length = int(line.split(b":")[1])
+        yield json.loads(stream.read(length))
 
 
 class RawServer:
@@ -31,22 +53,12 @@ class RawServer:
         threading.Thread(target=self._read, daemon=True).start()
 
     def _read(self) -> None:
-        stream = self.proc.stdout
-        while True:
-            length = None
-            while True:
-                line = stream.readline()
-                if not line:
-                    self._incoming.put(None)
-                    return
-                if line in (b"\r\n", b"\n"):
-                    break
-                if line.lower().startswith(b"content-length:"):
-                    length = int(line.split(b":")[1])
-            self._incoming.put(json.loads(stream.read(length)))
+        for message in read_messages(self.proc.stdout):
+            self._incoming.put(message)
+        self._incoming.put(None)
 
     def write(self, body: bytes) -> None:
-        self.proc.stdin.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+        self.proc.stdin.write(frame(body))
         self.proc.stdin.flush()
 
     def send(self, message: object) -> None:

@@ -11,7 +11,6 @@ import asyncio
 import io
 import json
 import os
-import re
 import socket
 import subprocess
 import sys
@@ -21,7 +20,7 @@ import time
 from pathlib import Path
 
 import pytest
-from lsp_raw import ROOT, SERVER, RawServer
+from lsp_raw import ROOT, SERVER, RawServer, frame, read_messages
 
 from lsp_server.cli import DEFAULT_HOST, _parser
 from lsp_server.protocol.stdio import HEADER_LIMIT, PipeReader, pipe_readable
@@ -155,11 +154,6 @@ def test_tcp_listens_on_the_loopback_address_only_by_default():
         proc.wait(timeout=10)
 
 
-def _frame(message: dict) -> bytes:
-    body = json.dumps(message).encode()
-    return b"Content-Length: %d\r\n\r\n" % len(body) + body
-
-
 def test_pipes_and_sockets_are_read_by_the_event_loop_files_and_shared_streams_are_not(tmp_path):
     read_end, unused_write = os.pipe()
     unused_read, write_end = os.pipe()  # another pipe, as an editor starts the server
@@ -196,7 +190,7 @@ def test_the_pipe_reader_reads_frames_and_skips_an_overlong_header_line():
 
 def test_stdin_from_a_file_is_served_too():
     """A regular file cannot be watched by asyncio: pygls' own reader serves it, to the end."""
-    frames = b"".join(_frame(m) for m in (
+    frames = b"".join(frame(json.dumps(m).encode()) for m in (
         {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"capabilities": {}}},
         {"jsonrpc": "2.0", "method": "initialized", "params": {}},
         {"jsonrpc": "2.0", "id": 2, "method": "textDocument/codeAction", "params": VALID},
@@ -207,7 +201,7 @@ def test_stdin_from_a_file_is_served_too():
         stdin.write(frames)
         stdin.seek(0)
         done = subprocess.run([*SERVER, "--fake-engine"], cwd=ROOT, stdin=stdin, capture_output=True, timeout=60)
-    answers = {m.get("id"): m for m in map(json.loads, re.findall(rb"\r\n\r\n(\{.*?\})(?=Content-Length|$)", done.stdout))}
+    answers = {m.get("id"): m for m in read_messages(io.BytesIO(done.stdout))}
     assert done.returncode == 0, done.stderr.decode()[-2000:]
     assert "capabilities" in answers[1]["result"] and answers[3]["result"] is None
     assert answers[2]["error"]["message"].endswith("is not open")

@@ -99,8 +99,8 @@ class InlineCompleter:
         header = self._snippets(doc, ctx.prefix, count) if settings.inline_snippets else ""
         first_line = doc.text.position_at(low)[0]
         return inline_prompt(ctx, FimTokens(m.fim_begin, m.fim_hole, m.fim_end), count,
-                               settings.inline_context_tokens, first_line, header,
-                               engine.token_starts)  # type: ignore[attr-defined]
+                             settings.inline_context_tokens, first_line, header,
+                             engine.token_starts)  # type: ignore[attr-defined]
 
     def _snippets(self, doc: Document, prefix: str, count) -> str:
         others = [(other.path.name if other.path else other.uri, other.text.text) for other in self.host.open_documents()
