@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from lsp_session import code_actions, fake_server, inline, open_doc, pos, run_action, span, wait_until
 from lsprotocol import types
@@ -39,11 +41,19 @@ async def test_configuration_changes_apply_live(client: LanguageClient):
     # An empty notification: the server asks for the `magicoder` section (workspace/configuration).
     client.set_configuration({"inlineEnabled": True}, section="magicoder")
     change(client, None)
-    await _settled(client)
-    assert (await inline(client, URI, pos(2, 12))).items
+    # The pulled settings apply when the client's answer arrives, which no request of ours orders.
+    await _eventually_inline(client)
     change(client, {"maxNewTokens": -5})
     await wait_until(lambda: len(client.messages) == 2, what="the message about maxNewTokens")
     assert "maxNewTokens=-5" in client.messages[-1].message
+
+
+async def _eventually_inline(client: LanguageClient, timeout: float = 10.0) -> None:
+    """Inline completions come back within `timeout` seconds (each try is a full request)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not (await inline(client, URI, pos(2, 12))).items:
+        assert asyncio.get_running_loop().time() < deadline, "inline completions stayed off"
+        await asyncio.sleep(0.02)
 
 
 async def _settled(client: LanguageClient) -> None:
