@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from tokenizers import Tokenizer
 
 from lsp_server.engine.token_memo import MEMO_ENTRIES, LineEncoder, isolates_line_breaks
-from lsp_server.engine.tokenizer import TextTokenizer
+from lsp_server.engine import tokenizer as tokenizer_mod
+from lsp_server.engine.tokenizer import IncrementalDecoder, TextTokenizer
 
 FIM = ("<\uff5cfim\u2581begin\uff5c>", "<\uff5cfim\u2581hole\uff5c>", "<\uff5cfim\u2581end\uff5c>")
 CODE = st.lists(st.sampled_from([*"abc xyz_():=\n\r\t\"'#{}é😀中", "    ", "\n\n", "def ", "\r\n"]),
@@ -111,3 +112,35 @@ def test_remembered_lines_stay_bounded_and_exact(tokenizers: tuple[TextTokenizer
         encoding = theirs.encode(edited, add_special_tokens=False)
         assert lines.encode(edited) == (encoding.ids, [start for start, _ in encoding.offsets])
         assert len(lines) <= 2 * 8 + 7
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=fim_texts(), cut=st.integers(min_value=0, max_value=60))
+def test_streamed_pieces_are_whole_characters_and_add_up_to_the_decoded_text(
+        tokenizers: tuple[TextTokenizer, Tokenizer], text: str, cut: int):
+    ours, _ = tokenizers
+    ids = ours.encode(text, add_bos=False)[:cut]  # a generation may stop inside a character
+    decoder = IncrementalDecoder(ours)
+    pieces = [decoder.push(i) for i in ids]
+    assert all("\ufffd" not in p for p in pieces)
+    assert "".join(pieces) + decoder.flush() == ours.decode(ids)
+
+
+class _RefusingStream:
+    """A DecodeStream that always raises, as tokenizers' does when a window does not extend its text."""
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def step(self, tokenizer, token_id):
+        raise ValueError("Invalid prefix encountered")
+
+
+def test_a_refusing_stream_falls_back_to_the_window_and_loses_nothing(tokenizers, monkeypatch):
+    ours, _ = tokenizers
+    monkeypatch.setattr(tokenizer_mod, "DecodeStream", _RefusingStream)
+    ids = ours.encode("s = '🐍 漢字 naïve — ok'\n", add_bos=False)
+    decoder = IncrementalDecoder(ours)
+    pieces = [decoder.push(i) for i in ids]
+    assert all("\ufffd" not in p for p in pieces) and sum(map(bool, pieces)) > 5
+    assert "".join(pieces) + decoder.flush() == ours.decode(ids)

@@ -49,7 +49,7 @@ class Sampler:
         logits = self.penalize(logits, history)
         s = self.sampling
         if s.greedy:
-            return int(np.argmax(logits))
+            return int(logits.argmax())
         scaled = logits.astype(np.float64) / s.temperature
         if s.top_k and s.top_k < scaled.shape[-1]:
             candidates = np.argpartition(scaled, -s.top_k)[-s.top_k :]

@@ -21,9 +21,12 @@ class EngineError(RuntimeError):
     """The engine cannot serve this request (context overflow, unsupported graph, ...)."""
 
 
-def _bind_host(binding: ort.IOBinding, name: str, array: np.ndarray) -> None:
-    """Bind a C-contiguous int64 host array (or a view of one) by pointer: no copy, no new OrtValue."""
-    binding.bind_input(name, "cpu", 0, np.int64, list(array.shape), array.ctypes.data)
+INT64_BYTES = 8
+
+
+def _bind_host(binding: ort.IOBinding, name: str, pointer: int, shape: list[int]) -> None:
+    """Bind C-contiguous int64 host memory by pointer: no copy, no new OrtValue."""
+    binding.bind_input(name, "cpu", 0, np.int64, shape, pointer)
 
 
 class DecoderSession:
@@ -64,7 +67,11 @@ class DecoderSession:
         self._ones = np.ones((1, context), np.int64)  # attention_mask: a prefix of it
         self._positions = np.arange(context, dtype=np.int64)[None, :]  # position_ids: a slice of it
         self._token = np.zeros((1, 1), np.int64)  # input_ids of a decode step
+        # Their addresses, read once (numpy's .ctypes costs a few microseconds per use).
+        self._ones_at, self._positions_at = self._ones.ctypes.data, self._positions.ctypes.data
+        self._token_at = self._token.ctypes.data
         self._bound: ort.IOBinding | None = None  # the binding whose logits output is already bound
+        self._token_bound: ort.IOBinding | None = None  # the binding whose input_ids is self._token
 
     def new_cache(self, capacity: int) -> KvState:
         limit = self.manifest.dims.context_length
@@ -88,13 +95,16 @@ class DecoderSession:
         # input_ids: [batch, seq]; attention_mask: [batch, total_seq]; position_ids: [batch, seq]
         if len(input_ids) == 1:
             self._token[0, 0] = input_ids[0]
-            ids = self._token
+            if binding is not self._token_bound:  # same memory, same shape: bound once per binding
+                _bind_host(binding, io.input_ids, self._token_at, [1, 1])
+                self._token_bound = binding
         else:
-            ids = np.asarray([input_ids], dtype=np.int64)
-        _bind_host(binding, io.input_ids, ids)
-        _bind_host(binding, io.attention_mask, self._ones[:, :total])
+            ids = np.asarray([input_ids], dtype=np.int64)  # alive until the run below returns
+            _bind_host(binding, io.input_ids, ids.ctypes.data, [1, len(input_ids)])
+            self._token_bound = None
+        _bind_host(binding, io.attention_mask, self._ones_at, [1, total])  # a prefix of the ones
         if io.position_ids:
-            _bind_host(binding, io.position_ids, self._positions[:, past:total])
+            _bind_host(binding, io.position_ids, self._positions_at + past * INT64_BYTES, [1, total - past])
         # logits [batch, 1, vocab]: the only tensor that comes back to the host
         if self._logits_value is None:
             binding.bind_output(io.logits, "cpu")

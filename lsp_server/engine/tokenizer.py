@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from tokenizers import Tokenizer
+from tokenizers.decoders import DecodeStream
 
 from .token_memo import Encoded, LineEncoder, Memo, isolates_line_breaks, whole
 
@@ -92,36 +93,52 @@ class TextTokenizer:
     def decode(self, ids: list[int]) -> str:
         return self._tok.decode(ids, skip_special_tokens=True)
 
+    @property
+    def raw(self) -> Tokenizer:
+        """The `tokenizers` Tokenizer itself (for its streaming decoder)."""
+        return self._tok
+
 
 class IncrementalDecoder:
     """Turns a stream of ids into text pieces, never emitting half a UTF-8 character.
 
     Byte-level BPE splits multi-byte characters across tokens; decoding a prefix then shows
-    U+FFFD.  We decode a short window of recent tokens and hold text back while it ends with
-    an incomplete character.
+    U+FFFD.  The window of ids since the last piece is decoded and held back while it ends with
+    an incomplete character: `tokenizers`' DecodeStream does that in one call per token (one
+    decode, in Rust; two Python-side decodes cost ~25 us of a decode step's gap between runs).
+    Should its window ever not extend the text it last showed (DecodeStream raises), the piece
+    is taken from the same window here and the stream restarts from it.
     """
 
     def __init__(self, tokenizer: TextTokenizer):
         self._tok = tokenizer
+        self._stream = DecodeStream(skip_special_tokens=True)
         self._ids: list[int] = []
-        self._prefix_offset = 0  # start of the decode window
+        self._prefix_offset = 0  # start of the decode window: the ids of the last piece
         self._read_offset = 0  # ids before this are already emitted
 
     def push(self, token_id: int) -> str:
         """Add one id; return the newly completed text (possibly empty)."""
         self._ids.append(token_id)
-        prefix_text = self._tok.decode(self._ids[self._prefix_offset : self._read_offset])
-        new_text = self._tok.decode(self._ids[self._prefix_offset :])
-        if len(new_text) > len(prefix_text) and not new_text.endswith(REPLACEMENT):
-            piece = new_text[len(prefix_text) :]
-            self._prefix_offset = self._read_offset
-            self._read_offset = len(self._ids)
+        try:
+            piece = self._stream.step(self._tok.raw, token_id)
+        except Exception:  # tokenizers' DecodeStreamError (InvalidPrefix): not exported by name
+            piece = self._window_piece(final=False)
+            self._stream = DecodeStream(self._ids[self._prefix_offset :], skip_special_tokens=True)
             return piece
-        return ""
+        if piece is None:
+            return ""
+        self._prefix_offset, self._read_offset = self._read_offset, len(self._ids)
+        return piece
 
     def flush(self) -> str:
         """Whatever is still held back (an incomplete character decodes as U+FFFD)."""
+        return self._window_piece(final=True)
+
+    def _window_piece(self, final: bool) -> str:
         prefix_text = self._tok.decode(self._ids[self._prefix_offset : self._read_offset])
         new_text = self._tok.decode(self._ids[self._prefix_offset :])
-        self._prefix_offset = self._read_offset = len(self._ids)
-        return new_text[len(prefix_text) :]
+        if final or (len(new_text) > len(prefix_text) and not new_text.endswith(REPLACEMENT)):
+            self._prefix_offset, self._read_offset = self._read_offset, len(self._ids)
+            return new_text[len(prefix_text) :]
+        return ""
