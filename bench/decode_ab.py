@@ -21,7 +21,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench.engine_bench import SHAPE, WORK, Worker, code_prompts, set_genai_threads
+from bench.engine_bench import Worker, built_model, code_prompts
 from bench.sections import write_section
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -49,10 +49,7 @@ def one_process(kind: str, folder: Path, ids: list[int], runs: int) -> float:
 
 
 def run_case(precision: str, length: int, pairs: int, runs: int) -> dict:
-    folder = WORK / ("h{hidden}-l{layers}".format(**SHAPE) + f"-{precision}")
-    if not (folder / "manifest.json").is_file():
-        raise SystemExit(f"{folder} is missing: run `python -m bench.engine_bench` first")
-    set_genai_threads(folder, THREADS)
+    folder = built_model(precision, THREADS)
     ids = code_prompts(folder / "tokenizer.json", (length,), 10)[0][length]
     ours, genai = [], []
     for pair in range(pairs):
@@ -97,6 +94,7 @@ def main(argv: list[str] | None = None) -> int:
         cases.append(run_case(precision, int(length), args.pairs, args.runs))
     data = {"cases": cases, "runs": args.runs, "new_tokens": NEW, "threads": THREADS,
             "date": time.strftime("%Y-%m-%d %H:%M")}
+    args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "decode_ab.json").write_text(json.dumps(data, indent=2) + "\n")
     text = report(cases, args.runs)
     write_section(args.out / "RESULTS.md", "decode-ab", text)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.engine_bench import SHAPE, WORK, code_prompts, set_genai_threads
+from bench.engine_bench import built_model, code_prompts
 from bench.runners import Genai, Ours
 from bench.sections import write_section
 
@@ -48,17 +48,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--reps", type=int, default=7)
     p.add_argument("--out", type=Path, default=ROOT / "bench")
     args = p.parse_args(argv)
-    tag = "h{hidden}-l{layers}".format(**SHAPE)
     rows = ["## Decode in one process: ours vs a bare onnxruntime loop vs onnxruntime-genai", "",
             f"The engine benchmark's models, {PROMPT}-token prompt, {NEW} greedy tokens, {THREADS} threads, medians of "
             f"{args.reps} interleaved reps (order rotated) in one process. "
             "Reproduce: `.venv/bin/python -m bench.decode_same_process`.", "",
             "| model | ours tok/s | bare loop tok/s | genai tok/s | ours/genai | ours/bare |", "|---|---|---|---|---|---|"]
     for precision in ("fp32", "int4"):
-        folder = WORK / f"{tag}-{precision}"
-        if not (folder / "manifest.json").is_file():
-            raise SystemExit(f"{folder} is missing: run `python -m bench.engine_bench` first")
-        set_genai_threads(folder, THREADS)
+        folder = built_model(precision, THREADS)
         prompts, _, _ = code_prompts(folder / "tokenizer.json", (PROMPT,), 10)
         runs = loops(folder, prompts[PROMPT])
         names = list(runs)

@@ -82,6 +82,15 @@ def build_models(shape: dict) -> dict[str, Path]:
     return folders
 
 
+def built_model(precision: str, threads: int) -> Path:
+    """The default-shape model folder that this benchmark built, set up for genai with `threads`."""
+    folder = WORK / ("h{hidden}-l{layers}".format(**SHAPE) + f"-{precision}")
+    if not (folder / "manifest.json").is_file():
+        raise SystemExit(f"{folder} is missing: run `python -m bench.engine_bench` first")
+    set_genai_threads(folder, threads)
+    return folder
+
+
 def set_genai_threads(folder: Path, threads: int) -> None:
     """genai defaults to 1 intra-op thread: give it the same as ours."""
     path = folder / "genai_config.json"
