@@ -1,15 +1,20 @@
 """GPU check (run by bench/gpu_check.sh on a CUDA machine): this engine vs onnxruntime-genai-cuda.
 
-Builds a random-weight model with Magicoder's full width (hidden 4096, 32 heads, intermediate
-11008, vocab 32256) and a few layers, exports fp16 and int4 for cuda, measures TTFT and decode
-tok/s for both runners on the same graphs, extrapolates to Magicoder's 32 layers, and compares
-decode time per token with the memory-bandwidth limit (weight bytes per token / measured copy
-bandwidth).  Writes gpu_results.json and GPU_RESULTS.md into --out.
+Builds random-weight models with Magicoder's full width (hidden 4096, 32 heads, intermediate
+11008, vocab 32256) at a few layer counts, exports each fp16 and int4 for cuda, measures TTFT and
+decode tok/s for both runners on the same graphs (in one process, interleaved, the order rotated
+every rep), extrapolates the decode step to Magicoder's 32 layers, and compares it with the
+memory-bandwidth limit (weight bytes read per token / measured copy bandwidth).  Writes
+gpu_results.json and GPU_RESULTS.md into --out.
+
+  --device cpu with a small --hidden runs the same code on this machine (tests/test_gpu_check.py).
+  --prebuild builds and exports only (so a GPU machine can export while wheels are still arriving).
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import statistics
 import sys
@@ -17,17 +22,32 @@ import time
 from pathlib import Path
 
 from bench.engine_bench import code_prompts
+from bench.gpu_report import graph_bytes, render, summarize
 from bench.runners import Genai, Ours
 
-FULL_WIDTH = dict(hidden=4096, heads=32, intermediate=11008)
-MAGICODER_LAYERS = 32
+PRECISIONS = ("fp16", "int4")
+DEFAULT_TOKENIZER = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "deepseek-coder-tokenizer"
 
 
-def copy_bandwidth_bytes_per_s() -> float:
-    """Device-to-device copy of 1 GiB through torch, counting bytes read and written."""
+def log(message: str) -> None:
+    print(f"[gpu-check {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def copy_bandwidth_bytes_per_s(device: str) -> float:
+    """A large device-to-device copy, counting bytes read and written."""
+    if device == "cpu":
+        import numpy as np
+
+        src = np.ones(1 << 27, np.uint8)
+        dst = np.empty_like(src)
+        np.copyto(dst, src)
+        start = time.perf_counter()
+        for _ in range(5):
+            np.copyto(dst, src)
+        return 2 * src.nbytes * 5 / (time.perf_counter() - start)
     import torch
 
-    src = torch.empty(1 << 30, dtype=torch.uint8, device="cuda")
+    src = torch.empty(1 << 30, dtype=torch.uint8, device="cuda").random_()
     dst = torch.empty_like(src)
     for _ in range(3):
         dst.copy_(src)
@@ -39,80 +59,136 @@ def copy_bandwidth_bytes_per_s() -> float:
     return 2 * src.numel() * 10 / (time.perf_counter() - start)
 
 
-def build(work: Path, layers: int, parity_tokens: int) -> dict[str, Path]:
+def build(args: argparse.Namespace, layers: int) -> dict[str, Path]:
+    """The HF model at ``layers`` layers and its fp16 and int4 cuda exports (kept when present)."""
     from export.cli import main as export_main
     from export.tiny import TinySpec, build_tiny_hf_model
 
+    work = args.work / f"h{args.hidden}-l{layers}"
     hf = work / "hf"
     if not (hf / "config.json").is_file():
-        spec = TinySpec(hidden_size=FULL_WIDTH["hidden"], num_layers=layers, num_heads=FULL_WIDTH["heads"],
-                        intermediate_size=FULL_WIDTH["intermediate"], seed=5)
-        tokenizer = Path("shared/data/deepseek-coder-tokenizer")
-        build_tiny_hf_model(hf, spec, tokenizer if tokenizer.is_dir() else None)
-    out = {}
-    for precision in ("fp16", "int4"):
-        folder = work / precision
         start = time.perf_counter()
+        spec = TinySpec(hidden_size=args.hidden, num_layers=layers, num_heads=args.heads,
+                        intermediate_size=args.intermediate, seed=5)
+        build_tiny_hf_model(hf, spec, args.tokenizer if (args.tokenizer / "tokenizer.json").is_file() else None)
+        log(f"L{layers}: Hugging Face model built in {time.perf_counter() - start:.0f}s")
+    out = {}
+    for precision in PRECISIONS:
+        folder = work / precision
         if not (folder / "manifest.json").is_file():
-            args = ["build", str(hf), "--output", str(folder), "--precision", precision, "--target", "cuda",
-                    "--parity-tokens", str(parity_tokens)]
-            if export_main(args) != 0:
-                raise SystemExit(f"{precision} export failed")
-        print(f"[gpu-check] {precision} exported in {time.perf_counter() - start:.0f}s", file=sys.stderr, flush=True)
+            start = time.perf_counter()
+            argv = ["build", str(hf), "--output", str(folder), "--precision", precision, "--target", "cuda",
+                    "--parity-tokens", str(args.parity_tokens), "--fidelity-tokens", "64"]
+            if export_main(argv) != 0:
+                raise SystemExit(f"L{layers} {precision} export failed")
+            log(f"L{layers}: {precision} exported in {time.perf_counter() - start:.0f}s")
         out[precision] = folder
     return out
 
 
-def measure(folders: dict[str, Path], reps: int, new: int) -> dict:
-    prompts, _, _ = code_prompts(folders["fp16"] / "tokenizer.json", (200, 2000), 10)
-    runners = {f"{kind} {p}": cls(str(folders[p]), 16, "cuda") if cls is Ours else cls(str(folders[p]), 16)
-               for p in folders for kind, cls in (("ours", Ours), ("genai", Genai))}
-    samples: dict[str, dict[str, list[float]]] = {name: {} for name in runners}
-    for _ in range(reps):
-        for n, ids in prompts.items():
-            for name, runner in runners.items():
-                r = runner.generate(ids, new)
-                samples[name].setdefault(f"ttft_{n}", []).append(r["ttft_s"])
-                samples[name].setdefault(f"decode_{n}", []).append(r["decode_tps"])
-    return {name: {k: statistics.median(v) for k, v in s.items()} for name, s in samples.items()}
+def measure(models: dict[int, dict[str, Path]], args: argparse.Namespace) -> tuple[dict, dict]:
+    """Medians of TTFT and decode tok/s per runner; whether ours and genai chose the same tokens."""
+    any_model = next(iter(models.values()))["fp16"]
+    prompts, _, _ = code_prompts(any_model / "tokenizer.json", (200, 2000), 10)
+    runners = {}
+    for n, folders in models.items():
+        for precision, folder in folders.items():
+            runners[f"ours {precision} L{n}"] = Ours(str(folder), args.threads, args.device)
+            runners[f"genai {precision} L{n}"] = Genai(str(folder), args.threads, args.device)
+    log(f"{len(runners)} runners loaded")
+    names = list(runners)
+    samples: dict[str, dict[str, list[float]]] = {name: {} for name in names}
+    tokens: dict[str, dict[int, list[int]]] = {name: {} for name in names}
+    for rep in range(args.reps + 1):  # rep 0 warms up every runner and prompt length
+        order = names[rep % len(names):] + names[: rep % len(names)]
+        for length, ids in prompts.items():
+            for name in order:
+                r = runners[name].generate(ids, args.new_tokens)
+                tokens[name][length] = r["tokens"]
+                if rep:
+                    samples[name].setdefault(f"ttft_{length}", []).append(r["ttft_s"])
+                    samples[name].setdefault(f"decode_{length}", []).append(r["decode_tps"])
+        log(f"rep {rep} done")
+    medians = {name: {k: statistics.median(v) for k, v in s.items()} for name, s in samples.items()}
+    same = {}
+    for name in names:
+        if name.startswith("ours "):
+            theirs = tokens["genai " + name[len("ours "):]]
+            same[name] = " / ".join(
+                "identical" if tokens[name][n] == theirs[n] else f"first {_agree(tokens[name][n], theirs[n])}"
+                for n in prompts
+            )
+    return medians, same
 
 
-def main(argv: list[str] | None = None) -> int:
+def _agree(a: list[int], b: list[int]) -> int:
+    return next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
+
+
+def device_name(device: str) -> str:
+    if device == "cpu":
+        import platform
+
+        return f"CPU ({platform.machine()})"
+    import torch
+
+    return torch.cuda.get_device_name(0)
+
+
+def versions() -> dict:
+    import onnxruntime
+    import onnxruntime_genai
+
+    return {"onnxruntime": onnxruntime.__version__, "onnxruntime_genai": onnxruntime_genai.__version__,
+            "providers": onnxruntime.get_available_providers()}
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--work", type=Path, default=Path("/tmp/gpu-check"))
-    p.add_argument("--layers", type=int, default=4)
-    p.add_argument("--reps", type=int, default=3)
+    p.add_argument("--device", choices=("cuda", "cpu"), default="cuda")
+    p.add_argument("--layers", type=int, nargs="+", default=[2, 4])
+    p.add_argument("--hidden", type=int, default=4096)
+    p.add_argument("--heads", type=int, default=32)
+    p.add_argument("--intermediate", type=int, default=11008)
+    p.add_argument("--tokenizer", type=Path, default=DEFAULT_TOKENIZER, help="Hugging Face tokenizer folder")
+    p.add_argument("--threads", type=int, default=0, help="intra-op threads of the CPU work (0: default)")
+    p.add_argument("--reps", type=int, default=5)
     p.add_argument("--new-tokens", type=int, default=128)
-    args = p.parse_args(argv)
+    p.add_argument("--parity-tokens", type=int, default=8)
+    p.add_argument("--prebuild", action="store_true", help="build and export, then stop")
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
     args.work.mkdir(parents=True, exist_ok=True)
-    bandwidth = copy_bandwidth_bytes_per_s()
-    folders = build(args.work, args.layers, parity_tokens=8)
-    results = measure(folders, args.reps, args.new_tokens)
-    report = {"layers": args.layers, "copy_bandwidth_gb_s": bandwidth / 1e9, "results": results, "precisions": {}}
-    for precision, folder in folders.items():
-        weight_bytes = sum(f.stat().st_size for f in folder.glob("model.onnx*"))
-        d = json.loads((folder / "manifest.json").read_text())["dims"]
-        head_bytes = 2 * d["vocab_size"] * d["hidden_size"] * (2 if precision == "fp16" else 0.5625)
-        per_layer = (weight_bytes - head_bytes) / args.layers
-        full_bytes = head_bytes + per_layer * MAGICODER_LAYERS
-        ours_tps = results[f"ours {precision}"]["decode_200"]
-        # Decode time scales with the layers (plus the head): extrapolate the measured step.
-        step_s = 1 / ours_tps if ours_tps else float("nan")
-        full_step_s = step_s * full_bytes / weight_bytes
-        report["precisions"][precision] = {
-            "weight_bytes": weight_bytes,
-            "extrapolated_32_layer_bytes": full_bytes,
-            "extrapolated_32_layer_ms_per_token": full_step_s * 1000,
-            "bandwidth_limit_ms_per_token": full_bytes / bandwidth * 1000,
-            "fraction_of_bandwidth_limit": (full_bytes / bandwidth) / full_step_s,
-            "ours_over_genai_decode": ours_tps / results[f"genai {precision}"]["decode_200"],
-            "ours_over_genai_ttft_2000": results[f"ours {precision}"]["ttft_2000"]
-            / results[f"genai {precision}"]["ttft_2000"],
-        }
+    models = {n: build(args, n) for n in args.layers}
+    if args.prebuild:
+        log("prebuild done")
+        return 0
+    bandwidth = copy_bandwidth_bytes_per_s(args.device)
+    log(f"copy bandwidth {bandwidth / 1e9:.0f} GB/s")
+    results, same = measure(models, args)
+    bytes_by = {}
+    for precision in PRECISIONS:
+        bytes_by[precision] = {}
+        for n, folders in models.items():
+            manifest = json.loads((folders[precision] / "manifest.json").read_text())
+            bytes_by[precision][n] = graph_bytes(folders[precision] / manifest["graph"], manifest["io"]["input_ids"], n)
+    report = {
+        "device": device_name(args.device), "versions": versions(), "date": datetime.datetime.now().isoformat("T", "minutes"),
+        "shape": {"hidden": args.hidden, "heads": args.heads, "intermediate": args.intermediate},
+        "layers": args.layers, "reps": args.reps, "new_tokens": args.new_tokens,
+        "copy_bandwidth_gb_s": bandwidth / 1e9, "results": results, "same_tokens": same,
+        "bytes": {p: {n: vars(g) for n, g in by.items()} for p, by in bytes_by.items()},
+        "summary": summarize(results, bytes_by, bandwidth),
+    }
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "gpu_results.json").write_text(json.dumps(report, indent=2))
-    print(json.dumps(report, indent=2))
+    (args.out / "GPU_RESULTS.md").write_text(render(report) + "\n")
+    print(render(report))
     return 0
 
 

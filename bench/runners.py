@@ -67,11 +67,13 @@ class Ours:
 
 
 class Genai:
-    def __init__(self, folder: str, threads: int):
+    def __init__(self, folder: str, threads: int, device: str = "auto"):
         import onnxruntime_genai as og
 
         self.og = og
         config = og.Config(folder)
+        if device == "cpu":  # a graph exported for cuda, run on this machine's CPU
+            config.clear_providers()
         self.model = og.Model(config)
 
     def generate(self, ids: list[int], new: int) -> dict:

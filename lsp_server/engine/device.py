@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import logging
 import os
+import sys
 
 import onnxruntime as ort
 
@@ -41,6 +44,7 @@ def providers_for(device: str, target: str) -> list:
     available = ort.get_available_providers()
     want_cuda = device == "cuda" or (device == "auto" and target == "cuda")
     if want_cuda and CUDA in available:
+        preload_cuda_libraries()
         return [(CUDA, {"device_id": 0, "arena_extend_strategy": "kSameAsRequested"}), CPU]
     if want_cuda and device == "cuda":
         log.warning(
@@ -48,6 +52,25 @@ def providers_for(device: str, target: str) -> list:
             "i.e. onnxruntime-gpu, instead of onnxruntime); running on CPU"
         )
     return [CPU]
+
+
+@functools.cache
+def preload_cuda_libraries() -> None:
+    """Load CUDA and cuDNN from the nvidia-* wheels beside onnxruntime-gpu, once.
+
+    onnxruntime's CUDA provider finds them by name only; ``preload_dlls`` loads them from the
+    ``nvidia/`` site-packages of ``pip install 'onnxruntime-gpu[cuda,cudnn]'`` (a system CUDA on the
+    library path is found either way). It reports failures with print(): stdout is the LSP's
+    channel, so its output goes to stderr.
+    """
+    preload = getattr(ort, "preload_dlls", None)
+    if preload is None:
+        return
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            preload()
+    except Exception as exc:  # a missing folder or library: onnxruntime's own load reports the rest
+        log.debug("onnxruntime.preload_dlls: %s", exc)
 
 
 def session_device(session: ort.InferenceSession, requested: list) -> str:
