@@ -8,9 +8,9 @@
 # this machine, with `bash bench/gpu_wheels.sh` (cp312 wheels into .whl/, the 255 MB one in parts)
 # and carry them, each call at most 64 MiB, into $WHEELS there (default .whl); this joins the parts.
 #
-# --prebuild builds and exports the models only, with the image's CPU onnxruntime and the genai
-# builder, so it can run (under setsid) while the onnxruntime-gpu parts are still being carried; a
-# later full run waits for it and reuses what it exported.
+# --prebuild builds the random-weight Hugging Face models only, so it can run (under setsid) while
+# the onnxruntime-gpu parts are still being carried; a later full run waits for it, reuses them and
+# exports with onnxruntime-gpu.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${OUT:-.cache/gpu}

@@ -146,6 +146,13 @@ def render(report: dict) -> str:
             lines.append(f"| {precision} | {entry['bytes_per_token_32_layers'] / 1e9:.2f} GB | "
                          f"{entry['bandwidth_limit_ms_per_token']:.2f} | {runner} | {e['ms_per_token_32_layers']:.2f} "
                          f"| {e['tokens_per_s_32_layers']:.0f} | {e['fraction_of_bandwidth_limit']:.2f} |")
+    lines += ["", "Each export's parity against transformers fp32 (random weights, so every graph is published with "
+              "`--parity-gate report`; validated on the device the check ran on):", "",
+              "| export | gate passed | greedy tokens identical | top-1 agreement | perplexity ratio | mean KL nats |",
+              "|---|---|---|---|---|---|"]
+    for name, p in report.get("parity", {}).items():
+        lines.append(f"| {name} | {p['passed']} | {p['tokens_identical']} | {p['top1_agreement']:.3f} | "
+                     f"{p['perplexity_ratio']:.3f} | {p['mean_kl']:.4f} |")
     return "\n".join(lines)
 
 

@@ -2,7 +2,7 @@
 
   magicoder-export build [SOURCE] --output DIR [--precision fp32|fp16|int4|int8] [--target cpu|cuda]
                          [--exporter builder|optimum] [--max-context N] [--int4-block-size N]
-                         [--int4-accuracy-level N] [--trust-remote-code]
+                         [--int4-accuracy-level N] [--trust-remote-code] [--parity-gate enforce|report]
   magicoder-export describe DIR [--reference HF_DIR]   (adopt an ONNX folder produced elsewhere)
   magicoder-export tiny --output DIR [--tokenizer HF_TOKENIZER_DIR]
 """
@@ -19,7 +19,7 @@ from pathlib import Path
 
 from . import source as source_mod
 from .optimum_path import OptimumError
-from .options import ACCURACY_LEVELS, BLOCK_SIZES, EXPORTERS, PRECISIONS, TARGETS, BuildOptions
+from .options import ACCURACY_LEVELS, BLOCK_SIZES, EXPORTERS, PARITY_GATES, PRECISIONS, TARGETS, BuildOptions
 from .preflight import check_architecture, check_resources, estimate
 from .validate import ParityError
 
@@ -45,6 +45,9 @@ def _build_parser(sub) -> None:
     build.add_argument("--cache-dir", type=Path, help="Hugging Face download cache")
     build.add_argument("--parity-tokens", type=int, default=64, help="greedy tokens per parity prompt (default 64)")
     build.add_argument("--fidelity-tokens", type=int, default=512, help="held-out code tokens for top-1/perplexity")
+    build.add_argument("--parity-gate", choices=PARITY_GATES, default="enforce",
+                       help="enforce (default): publish only a graph that passes; report: publish anyway, with a "
+                       "warning and the failing parity.json (benchmarks on random weights)")
     build.add_argument("--skip-resource-checks", action="store_true", help="do not refuse on low RAM or disk")
     build.add_argument("--optimum-python", type=Path, help="interpreter of the optimum environment")
 

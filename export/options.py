@@ -13,6 +13,9 @@ BLOCK_SIZES = (16, 32, 64, 128, 256)
 ACCURACY_LEVELS = (0, 1, 2, 3, 4)
 # The builder's defaults: accuracy level 4 (int8 activations) on cpu, 0 (unset) on cuda.
 DEFAULT_ACCURACY_LEVEL = {"cpu": 4, "cuda": 0}
+# enforce: a graph that fails the parity gate is not published; report: it is, with a warning and
+# its failing parity report (benchmarks on random weights, where int4 drifts and speed is the point).
+PARITY_GATES = ("enforce", "report")
 
 
 @dataclass(frozen=True)
@@ -26,6 +29,7 @@ class BuildOptions:
     trust_remote_code: bool = False
     parity_tokens: int = 64
     fidelity_tokens: int = 512
+    parity_gate: str = "enforce"
 
     def resolved(self) -> "BuildOptions":
         """Defaults filled in; raises ValueError for combinations that cannot work."""
@@ -49,6 +53,8 @@ class BuildOptions:
             raise ValueError(f"--int4-accuracy-level must be one of {ACCURACY_LEVELS}, got {level}")
         if self.max_context is not None and self.max_context < 16:
             raise ValueError(f"--max-context must be at least 16 tokens, got {self.max_context}")
+        if self.parity_gate not in PARITY_GATES:
+            raise ValueError(f"--parity-gate must be one of {PARITY_GATES}, got {self.parity_gate!r}")
         if self.parity_tokens < 1:
             raise ValueError("--parity-tokens must be positive")
         return replace(self, precision=precision, int4_accuracy_level=level)

@@ -118,3 +118,13 @@ def test_max_context_beyond_the_model_is_refused(tiny_model: Path, tmp_path: Pat
 def test_impossible_option_combinations_are_refused(tiny_model, tmp_path, caplog, args, message):
     assert export_main(["build", str(tiny_model / "hf"), "--output", str(tmp_path / "x"), *args]) == 2
     assert message in caplog.text and not (tmp_path / "x").exists()
+
+
+def test_parity_gate_report_publishes_a_failing_graph_with_its_report(tiny_model, tmp_path, monkeypatch, caplog):
+    monkeypatch.setattr(pipeline, "build_onnx", perturb_one_weight(pipeline.build_onnx))
+    out = tmp_path / "perturbed"
+    assert build(tiny_model / "hf", out, "--precision", "fp32", "--parity-gate", "report") == 0
+    assert manifest_mod.read(out).precision == "fp32"
+    report = json.loads((out / "parity.json").read_text())
+    assert not report["passed"] and report["failures"]
+    assert "parity gate FAILED, published anyway" in caplog.text
