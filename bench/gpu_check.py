@@ -116,6 +116,9 @@ def measure(models: dict[int, dict[str, Path]], args: argparse.Namespace) -> tup
                     samples[name].setdefault(f"decode_{length}", []).append(r["decode_tps"])
         log(f"rep {rep} done")
     medians = {name: {k: statistics.median(v) for k, v in s.items()} for name, s in samples.items()}
+    for name, runner in runners.items():
+        if isinstance(runner, Ours):
+            medians[name]["step_split_200"] = step_split(runner, prompts[200], args.new_tokens)
     same = {}
     for name in names:
         if name.startswith("ours "):
@@ -125,6 +128,25 @@ def measure(models: dict[int, dict[str, Path]], args: argparse.Namespace) -> tup
                 for n in prompts
             )
     return medians, same
+
+
+def step_split(runner: Ours, ids: list[int], new: int) -> dict:
+    """One decode step of ours split into onnxruntime's run and the rest (sampling, streaming, binding)."""
+    session = runner.engine.session.session
+    real, inside = session.run_with_iobinding, []
+
+    def timed(*args):
+        start = time.perf_counter()
+        real(*args)
+        inside.append(time.perf_counter() - start)
+
+    session.run_with_iobinding = timed  # an instance attribute shadows the method for this one generation
+    try:
+        r = runner.generate(ids, new)
+    finally:
+        del session.run_with_iobinding
+    step, run = 1 / r["decode_tps"], statistics.median(inside[1:])  # inside[0] is the prefill
+    return {"step_ms": step * 1e3, "run_ms": run * 1e3, "outside_ms": (step - run) * 1e3}
 
 
 def _agree(a: list[int], b: list[int]) -> int:

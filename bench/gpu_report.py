@@ -129,6 +129,13 @@ def render(report: dict) -> str:
         same = report["same_tokens"].get(name, "")
         lines.append(f"| {name.rsplit(' L', 1)[0]} | {name.rsplit(' L', 1)[1]} | {r['ttft_200'] * 1e3:.1f} | "
                      f"{r['decode_200']:.0f} | {r['ttft_2000'] * 1e3:.1f} | {r['decode_2000']:.0f} | {same} |")
+    lines += ["", "Ours, one decode step at a 200-token prompt: inside onnxruntime's run, and outside it (sampling, "
+              "streaming, binding):", "", "| runner | layers | step ms | in run ms | outside ms |", "|---|---|---|---|---|"]
+    for name, r in report["results"].items():
+        if "step_split_200" in r:
+            sp = r["step_split_200"]
+            lines.append(f"| {name.rsplit(' L', 1)[0]} | {name.rsplit(' L', 1)[1]} | {sp['step_ms']:.3f} | "
+                         f"{sp['run_ms']:.3f} | {sp['outside_ms']:.3f} |")
     lines += ["", "| precision | layers | decode ours/genai @200 | @2000 | TTFT ours/genai @200 | @2000 |",
               "|---|---|---|---|---|---|"]
     for precision, entry in report["summary"].items():

@@ -40,6 +40,8 @@ def test_gpu_check_runs_end_to_end_on_cpu(tmp_path: Path):
     assert set(report["results"]) == {f"{r} {p} L{n}" for r in ("ours", "genai") for p in ("fp16", "int4") for n in (1, 2)}
     for name, value in report["results"].items():
         assert value["decode_200"] > 0 and value["ttft_2000"] > 0, name
+    split = report["results"]["ours fp16 L2"]["step_split_200"]
+    assert 0 < split["run_ms"] < split["step_ms"] and split["outside_ms"] == pytest.approx(split["step_ms"] - split["run_ms"])
     # ours and genai run the same graph greedily: the same tokens
     assert all(v == "identical / identical" for v in report["same_tokens"].values()), report["same_tokens"]
     b = report["bytes"]["fp16"]

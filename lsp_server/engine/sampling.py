@@ -28,6 +28,24 @@ class Sampling:
 GREEDY = Sampling()
 
 
+def argmax(logits: np.ndarray) -> int:
+    """Index of the largest logit (the first of equals).
+
+    float16 logits (CUDA fp16 graphs) are compared as int16 keys: numpy compares halves without
+    SIMD, ~250 us for Magicoder's 32256 logits against ~10 us for the keys. A half is sign and
+    magnitude, so flipping the magnitude bits of the negatives, plus one (-0 ties +0), orders the
+    keys as the values are ordered. NaN logits are not supported.
+    """
+    if logits.dtype != np.float16:
+        return int(logits.argmax())
+    bits = logits.view(np.int16)
+    sign = np.right_shift(bits, 15)  # -1 for negatives, 0 otherwise
+    keys = np.bitwise_and(sign, 0x7FFF)
+    np.bitwise_xor(keys, bits, out=keys)
+    np.subtract(keys, sign, out=keys)
+    return int(keys.argmax())
+
+
 class Sampler:
     def __init__(self, sampling: Sampling = GREEDY):
         self.sampling = sampling
@@ -49,7 +67,7 @@ class Sampler:
         logits = self.penalize(logits, history)
         s = self.sampling
         if s.greedy:
-            return int(logits.argmax())
+            return argmax(logits)
         scaled = logits.astype(np.float64) / s.temperature
         if s.top_k and s.top_k < scaled.shape[-1]:
             candidates = np.argpartition(scaled, -s.top_k)[-s.top_k :]

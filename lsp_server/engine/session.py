@@ -24,6 +24,11 @@ class EngineError(RuntimeError):
 INT64_BYTES = 8
 
 
+def _on_device(array: np.ndarray, device: str) -> ort.OrtValue:
+    """A copy of ``array`` on ``device``, apart from the array (so CPU runs the same code as CUDA)."""
+    return ort.OrtValue.ortvalue_from_numpy(np.array(array, copy=True, order="C"), device, 0)
+
+
 def _bind_host(binding: ort.IOBinding, name: str, pointer: int, shape: list[int]) -> None:
     """Bind C-contiguous int64 host memory by pointer: no copy, no new OrtValue."""
     binding.bind_input(name, "cpu", 0, np.int64, shape, pointer)
@@ -62,14 +67,17 @@ class DecoderSession:
             else None
         )
         self._logits_value = ort.OrtValue.ortvalue_from_numpy(self._logits) if self._logits is not None else None
-        # Small inputs live in preallocated host arrays, bound by pointer: a decode step allocates nothing.
+        # Small inputs live in preallocated buffers on the session's device, bound by pointer: a
+        # decode step allocates nothing and copies only its token id. (onnxruntime copies a host
+        # buffer bound to a CUDA session at bind time, so rebinding host memory would go stale.)
         context = manifest.dims.context_length
-        self._ones = np.ones((1, context), np.int64)  # attention_mask: a prefix of it
-        self._positions = np.arange(context, dtype=np.int64)[None, :]  # position_ids: a slice of it
-        self._token = np.zeros((1, 1), np.int64)  # input_ids of a decode step
-        # Their addresses, read once (numpy's .ctypes costs a few microseconds per use).
-        self._ones_at, self._positions_at = self._ones.ctypes.data, self._positions.ctypes.data
-        self._token_at = self._token.ctypes.data
+        self._ones = _on_device(np.ones((1, context), np.int64), self.device)  # attention_mask: a prefix of it
+        self._positions = _on_device(np.arange(context, dtype=np.int64)[None, :], self.device)  # position_ids: a slice
+        self._token_host = np.zeros((1, 1), np.int64)
+        self._token = _on_device(self._token_host, self.device)  # input_ids of a decode step
+        # Their addresses, read once (each read is a call into onnxruntime).
+        self._ones_at, self._positions_at = self._ones.data_ptr(), self._positions.data_ptr()
+        self._token_at = self._token.data_ptr()
         self._bound: ort.IOBinding | None = None  # the binding whose logits output is already bound
         self._token_bound: ort.IOBinding | None = None  # the binding whose input_ids is self._token
 
@@ -80,6 +88,10 @@ class DecoderSession:
         if self._cache_cls is ConcatKv:
             capacity = limit
         return self._cache_cls(self.manifest, capacity, self.device)
+
+    def _bind(self, binding: ort.IOBinding, name: str, pointer: int, shape: list[int]) -> None:
+        """Bind int64 memory on the session's device by pointer."""
+        binding.bind_input(name, self.device, 0, np.int64, shape, pointer)
 
     def forward(self, input_ids: list[int], cache: KvState, run_options: ort.RunOptions | None = None) -> np.ndarray:
         """Run the new tokens; returns the last position's logits [vocab] and advances the cache.
@@ -94,17 +106,18 @@ class DecoderSession:
         binding = cache.binding(self.session)
         # input_ids: [batch, seq]; attention_mask: [batch, total_seq]; position_ids: [batch, seq]
         if len(input_ids) == 1:
-            self._token[0, 0] = input_ids[0]
+            self._token_host[0, 0] = input_ids[0]
+            self._token.update_inplace(self._token_host)  # 8 bytes to the device (a copy in place on CPU)
             if binding is not self._token_bound:  # same memory, same shape: bound once per binding
-                _bind_host(binding, io.input_ids, self._token_at, [1, 1])
+                self._bind(binding, io.input_ids, self._token_at, [1, 1])
                 self._token_bound = binding
         else:
             ids = np.asarray([input_ids], dtype=np.int64)  # alive until the run below returns
-            _bind_host(binding, io.input_ids, ids.ctypes.data, [1, len(input_ids)])
+            _bind_host(binding, io.input_ids, ids.ctypes.data, [1, len(input_ids)])  # copied at bind time
             self._token_bound = None
-        _bind_host(binding, io.attention_mask, self._ones_at, [1, total])  # a prefix of the ones
+        self._bind(binding, io.attention_mask, self._ones_at, [1, total])  # a prefix of the ones
         if io.position_ids:
-            _bind_host(binding, io.position_ids, self._positions_at + past * INT64_BYTES, [1, total - past])
+            self._bind(binding, io.position_ids, self._positions_at + past * INT64_BYTES, [1, total - past])
         # logits [batch, 1, vocab]: the only tensor that comes back to the host
         if self._logits_value is None:
             binding.bind_output(io.logits, "cpu")
