@@ -3,7 +3,7 @@ Magicoder's 32 layers, the ratio to the memory-bandwidth limit, and the markdown
 
 Pure functions over the measured numbers (and an ONNX graph's initializer table), so they are
 tested on this machine; bench/gpu_check.py measures on the GPU machine and calls them.
-  python -m bench.gpu_report RESULTS_JSON   writes the "gpu" section of bench/RESULTS.md from a run
+  python -m bench.gpu_report RESULTS_JSON [REPEAT_JSON ...]   writes the "gpu" section of bench/RESULTS.md
 """
 
 from __future__ import annotations
@@ -108,8 +108,9 @@ def summarize(results: dict, bytes_by: dict[str, dict[int, GraphBytes]], bandwid
     return summary
 
 
-def render(report: dict) -> str:
-    """The markdown section for bench/RESULTS.md."""
+def render(report: dict, repeats: list[dict] = ()) -> str:
+    """The markdown section for bench/RESULTS.md; ``repeats``: later runs of the same check, whose
+    decode ratios and extrapolations are listed to show the run-to-run spread."""
     lines = [
         "## GPU: ours vs onnxruntime-genai-cuda",
         "",
@@ -120,7 +121,7 @@ def render(report: dict) -> str:
         f"{report['new_tokens']} new tokens, greedy; medians of {report['reps']} interleaved reps; measured copy "
         f"bandwidth {report['copy_bandwidth_gb_s']:.0f} GB/s (bytes read + written). {report['date']}.",
         "Reproduce on a CUDA machine: `bash bench/gpu_check.sh` (wheels: `bench/gpu_wheels.sh`); this section: "
-        "`python -m bench.gpu_report bench/gpu_results.json`.",
+        "`python -m bench.gpu_report bench/gpu_results.json bench/gpu_results_repeat.json`.",
         "",
         "| runner | layers | TTFT 200 ms | decode 200 tok/s | TTFT 2000 ms | decode 2000 tok/s | same tokens as genai |",
         "|---|---|---|---|---|---|---|",
@@ -153,6 +154,16 @@ def render(report: dict) -> str:
             lines.append(f"| {precision} | {entry['bytes_per_token_32_layers'] / 1e9:.2f} GB | "
                          f"{entry['bandwidth_limit_ms_per_token']:.2f} | {runner} | {e['ms_per_token_32_layers']:.2f} "
                          f"| {e['tokens_per_s_32_layers']:.0f} | {e['fraction_of_bandwidth_limit']:.2f} |")
+    if repeats:
+        lines += ["", "Repeat runs (same machine, same graphs), for the spread:", "",
+                  "| run | decode ours/genai fp16 L2 / L4 | int4 L2 / L4 | fraction of the limit, 32 layers, "
+                  "ours / genai fp16 | int4 |", "|---|---|---|---|---|"]
+        for run in [report, *repeats]:
+            sm = run["summary"]
+            cells = [" / ".join(f"{r['decode_200']:.2f}" for r in sm[p]["ratios"].values()) for p in ("fp16", "int4")]
+            cells += [f"{sm[p]['ours']['fraction_of_bandwidth_limit']:.2f} / {sm[p]['genai']['fraction_of_bandwidth_limit']:.2f}"
+                      for p in ("fp16", "int4")]
+            lines.append(f"| {run['date']} | " + " | ".join(cells) + " |")
     lines += ["", "Each export's parity against transformers fp32 (random weights, so every graph is published with "
               "`--parity-gate report`; validated on the device the check ran on):", "",
               "| export | gate passed | greedy tokens identical | top-1 agreement | perplexity ratio | mean KL nats |",
@@ -167,9 +178,9 @@ def main(argv: list[str] | None = None) -> int:
     from bench.sections import write_section
 
     args = sys.argv[1:] if argv is None else argv
-    report = json.loads(Path(args[0]).read_text())
-    target = Path(args[1]) if len(args) > 1 else Path(__file__).with_name("RESULTS.md")
-    write_section(target, "gpu", render(report))
+    reports = [json.loads(Path(a).read_text()) for a in args]
+    target = Path(__file__).with_name("RESULTS.md")
+    write_section(target, "gpu", render(reports[0], reports[1:]))
     print(f"wrote the gpu section of {target}")
     return 0
 
