@@ -40,6 +40,4 @@ export LD_LIBRARY_PATH=$nvlibs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 export PYTHONPATH=$site:$PWD PYTHONUNBUFFERED=1
 nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.sm,clocks.mem --format=csv | tee "$out/gpu.txt" || true
 python3 -c "import onnxruntime as o; print('onnxruntime', o.__version__, o.get_available_providers())"
-tokenizer=()
-[ -f .gpu/tokenizer/tokenizer.json ] && tokenizer=(--tokenizer .gpu/tokenizer)
-python3 -m bench.gpu_check --out "$out" "${tokenizer[@]}" "$@" 2>&1 | tee "$out/gpu_check.log"
+python3 -m bench.gpu_check --out "$out" "$@" 2>&1 | tee "$out/gpu_check.log"

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Wheels the GPU machine lacks (Python 3.12 there), into .whl/ (git-ignored via .git/info/exclude).
-# onnxruntime-gpu is ~255 MB: it is split into 60 MB parts; carry .whl/ part by part on a warm
-# machine (each device call carries at most 64 MiB), gpu_check.sh joins them.
+# Wheels the GPU machine lacks (Python 3.12 there), into .whl/ (git-ignored), and the folders to carry
+# them in, one device call each (a call carries at most 64 MiB): bench/GPU_NOTES.md gives the calls.
+#   .gpu/c1  genai-cuda and cattrs wheels, the last part of onnxruntime-gpu, the DeepSeek tokenizer
+#   .gpu/pN  one 60 MB part of onnxruntime-gpu (~255 MB) each; gpu_check.sh joins the parts
 set -euo pipefail
 cd "$(dirname "$0")/.."
-grep -qx '/.whl/' .git/info/exclude 2>/dev/null || echo '/.whl/' >> .git/info/exclude
 mkdir -p .whl
 for spec in onnxruntime-gpu==1.31.1 onnxruntime-genai-cuda==0.18.0 cattrs==26.2.1; do
     python3 -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
@@ -12,6 +12,14 @@ for spec in onnxruntime-gpu==1.31.1 onnxruntime-genai-cuda==0.18.0 cattrs==26.2.
         --platform manylinux2014_x86_64 -d .whl "$spec"
 done
 for wheel in .whl/onnxruntime_gpu-*.whl; do
-    split -b 60M -d "$wheel" "$wheel.part-" && rm "$wheel"
+    [ -f "$wheel" ] && split -b 60M -d "$wheel" "$wheel.part-" && rm "$wheel"
 done
-ls -la .whl
+rm -rf .gpu && mkdir -p .gpu/c1/tokenizer
+parts=(.whl/onnxruntime_gpu-*.part-*)
+cp .whl/onnxruntime_genai_cuda-*.whl .whl/cattrs-*.whl "${parts[-1]}" .gpu/c1/
+tokenizer=../shared/data/deepseek-coder-tokenizer
+[ -d "$tokenizer" ] && cp "$tokenizer"/*.json .gpu/c1/tokenizer/
+for i in "${!parts[@]}"; do
+    if [ "$i" -lt $((${#parts[@]} - 1)) ]; then mkdir -p ".gpu/p$i" && cp "${parts[$i]}" ".gpu/p$i/"; fi
+done
+du -sh .gpu/*
