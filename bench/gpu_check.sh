@@ -18,9 +18,7 @@ wheels=${WHEELS:-.whl}
 site=/tmp/site
 mkdir -p "$out"
 if [ "${1:-}" = "--prebuild" ]; then
-    site=/tmp/site-prebuild
-    ls "$wheels"/*.whl | grep -v onnxruntime_gpu > /tmp/prebuild-wheels
-    python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target "$site" $(cat /tmp/prebuild-wheels)
+    site=""  # the Hugging Face models need only the image's torch, transformers and tokenizers
 else
     for stem in $(ls "$wheels"/*.part-* 2>/dev/null | sed 's/\.part-.*//' | sort -u); do
         cat "$stem".part-* > "$stem" && rm "$stem".part-*
@@ -37,7 +35,7 @@ import glob, os, site
 dirs = {os.path.dirname(p) for sp in site.getsitepackages() for p in glob.glob(os.path.join(sp, "nvidia", "**", "lib*.so*"), recursive=True)}
 print(":".join(sorted(dirs)))')
 export LD_LIBRARY_PATH=$nvlibs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
-export PYTHONPATH=$site:$PWD PYTHONUNBUFFERED=1
+export PYTHONPATH=${site:+$site:}$PWD PYTHONUNBUFFERED=1
 nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.sm,clocks.mem --format=csv | tee "$out/gpu.txt" || true
 python3 -c "import onnxruntime as o; print('onnxruntime', o.__version__, o.get_available_providers())"
 python3 -m bench.gpu_check --out "$out" "$@" 2>&1 | tee "$out/gpu_check.log"
