@@ -85,6 +85,8 @@ def build(args: argparse.Namespace, layers: int) -> dict[str, Path]:
             # Random weights: int4 drifts from fp32, and the speed comparison needs every graph; the
             # report gives each export's parity (measured where the graph runs: on the GPU).
             argv += ["--parity-gate", "report"]
+            if args.device == "cpu":  # the CPU run of this script: gate there too, rather than leave it pending
+                argv += ["--gate-on-cpu"]
             if export_main(argv) != 0:
                 raise SystemExit(f"L{layers} {precision} export failed")
             log(f"L{layers}: {precision} exported in {time.perf_counter() - start:.0f}s")

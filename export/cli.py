@@ -3,7 +3,9 @@
   magicoder-export build [SOURCE] --output DIR [--precision fp32|fp16|int4|int8] [--target cpu|cuda]
                          [--exporter builder|optimum] [--max-context N] [--int4-block-size N]
                          [--int4-accuracy-level N] [--trust-remote-code] [--parity-gate enforce|report]
+                         [--gate-on-cpu] [--no-streaming] [--skip-resource-checks]
   magicoder-export describe DIR [--reference HF_DIR]   (adopt an ONNX folder produced elsewhere)
+  magicoder-export validate DIR [--reference HF_DIR_OR_HUB_ID]   (run the parity gate on a model folder)
   magicoder-export tiny --output DIR [--tokenizer HF_TOKENIZER_DIR]
 """
 
@@ -48,6 +50,12 @@ def _build_parser(sub) -> None:
     build.add_argument("--parity-gate", choices=PARITY_GATES, default="enforce",
                        help="enforce (default): publish only a graph that passes; report: publish anyway, with a "
                        "warning and the failing parity.json (benchmarks on random weights)")
+    build.add_argument("--gate-on-cpu", action="store_true",
+                       help="--target cuda without a usable GPU: run the parity gate on the CPU (small models) "
+                       "instead of publishing the folder unchecked, with parity status \"pending\"")
+    build.add_argument("--no-streaming", dest="streaming", action="store_false",
+                       help="convert with the model builder's stock in-memory path (tens of GB of RAM for a 7B "
+                       "model) instead of module by module; same output")
     build.add_argument("--skip-resource-checks", action="store_true", help="do not refuse on low RAM or disk")
     build.add_argument("--optimum-python", type=Path, help="interpreter of the optimum environment")
 
@@ -64,6 +72,15 @@ def _parser() -> argparse.ArgumentParser:
     desc.add_argument("--target", choices=TARGETS, default="cpu")
     desc.add_argument("--parity-tokens", type=int, default=64)
     desc.add_argument("--trust-remote-code", action="store_true")
+
+    check = sub.add_parser("validate", help="run the parity gate on a model folder (a pending one, or again)")
+    check.add_argument("folder", type=Path)
+    check.add_argument("--reference", help="Hub id or folder of the checkpoint it came from (default: the "
+                       "manifest's source); without any, the graph is checked against itself")
+    check.add_argument("--parity-tokens", type=int, default=64, help="greedy tokens per parity prompt (default 64)")
+    check.add_argument("--fidelity-tokens", type=int, default=512, help="held-out code tokens for top-1/perplexity")
+    check.add_argument("--trust-remote-code", action="store_true", help="allow modeling code from the model repository")
+    check.add_argument("--cache-dir", type=Path, help="Hugging Face download cache")
 
     tiny = sub.add_parser("tiny", help="build the small Magicoder-shaped demo/test model and export it")
     tiny.add_argument("--output", required=True, type=Path, help="model folder to write")
@@ -114,8 +131,13 @@ def run_build(args: argparse.Namespace) -> int:
     options = BuildOptions(**{f.name: getattr(args, f.name) for f in dataclasses.fields(BuildOptions)}).resolved()
     src = source_mod.inspect(args.source, args.cache_dir)
     check_architecture(src.config, options.trust_remote_code)
+    from .gate import gate_is_pending
+    from .streaming import streaming_gap
+
     needs = estimate(
-        src.config, options.precision, options.target, options.exporter, options.int4_block_size, src.download_bytes
+        src.config, options.precision, options.target, options.exporter, options.int4_block_size, src.download_bytes,
+        streaming=options.streaming and streaming_gap(src.config, options.trust_remote_code) is None,
+        gate=not gate_is_pending(options),
     )
     log.info("[load] %s as %s needs %s", args.source, options.describe(), needs.explain())
     if args.skip_resource_checks:
@@ -130,7 +152,7 @@ def run_build(args: argparse.Namespace) -> int:
         hf_dir,
         args.output,
         name=Path(args.source).name,
-        source=args.source,
+        source=str(src.local.resolve()) if src.local else args.source,  # `validate` finds it there again
         options=options,
         optimum_python=args.optimum_python,
     )
@@ -154,20 +176,40 @@ def run_describe(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"tiny": run_tiny, "build": run_build, "describe": run_describe}
+def run_validate(args: argparse.Namespace) -> int:
+    from .gate import validate_folder
+
+    report = validate_folder(
+        args.folder,
+        args.reference,
+        parity_tokens=args.parity_tokens,
+        fidelity_tokens=args.fidelity_tokens,
+        trust_remote_code=args.trust_remote_code,
+        cache_dir=args.cache_dir,
+    )
+    log.info("%s: parity status %s (%s check)", args.folder, report.status, report.kind)
+    return 0
+
+
+COMMANDS = {"tiny": run_tiny, "build": run_build, "describe": run_describe, "validate": run_validate}
 
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(message)s")
+    # onnxruntime's quantizer logs two lines per node at INFO ("start to quantize ..."): keep its warnings only.
+    logging.getLogger("onnxruntime.quantization").setLevel(logging.WARNING)
     args = _parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)
     except ParityError as exc:
         log.error("parity gate failed: %s", exc)
         return 3
-    except (FileNotFoundError, ValueError, OptimumError) as exc:
+    except (OSError, ValueError, OptimumError) as exc:  # a missing or damaged file, a full disk, bad options
         log.error("error: %s", exc)
         return 2
+    except KeyboardInterrupt:
+        log.error("interrupted")
+        return 130
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 from .options import PRECISIONS, TARGETS
+from .streaming import streaming_class
 
 log = logging.getLogger(__name__)
 
@@ -44,9 +45,10 @@ def fixed_llama_class(builder):
 
 
 @contextlib.contextmanager
-def _patched_llama(builder):
+def _patched_llama(builder, fix_rope: bool, streaming: bool):
     original = builder.LlamaModel
-    builder.LlamaModel = fixed_llama_class(builder)
+    cls = fixed_llama_class(builder) if fix_rope else original
+    builder.LlamaModel = streaming_class(cls) if streaming else cls
     try:
         yield
     finally:
@@ -61,9 +63,12 @@ def build_onnx(
     cache_dir: Path | None = None,
     extra: dict[str, str] | None = None,
     fix_rope: bool = True,
+    streaming: bool = True,
 ) -> Path:
     """Run the builder on a local Hugging Face folder; returns the folder with model.onnx.
 
+    ``streaming`` converts module by module (``export/streaming.py``; byte-identical output, a small
+    constant memory peak); ``False`` runs the stock builder, which holds the whole model in memory.
     ``fix_rope=False`` reproduces the upstream bug (used by tests to prove the parity gate catches it).
     """
     if precision not in PRECISIONS:
@@ -78,8 +83,7 @@ def build_onnx(
         kv = builder.parse_extra_options(
             str(hf_dir), str(hf_dir), str(out_dir), precision, target, str(cache_dir), options
         )
-        patch = _patched_llama(builder) if fix_rope else contextlib.nullcontext()
-        with patch:
+        with _patched_llama(builder, fix_rope, streaming):
             builder.create_model(str(hf_dir), str(hf_dir), str(out_dir), precision, target, str(cache_dir), **kv)
     if not (out_dir / "model.onnx").is_file():
         raise RuntimeError(f"the model builder wrote no model.onnx into {out_dir}")

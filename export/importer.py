@@ -54,6 +54,7 @@ def consistency(folder: Path, manifest: Manifest, new_tokens: int = 16) -> Parit
         versions=package_versions(),
     )
     session = DecoderSession(folder, manifest)
+    report.device = session.device
     tokenizer = TextTokenizer(folder / manifest.tokenizer, add_bos=manifest.prompt.add_bos)
     for prompt in PARITY_PROMPTS:
         ids = tokenizer.encode(prompt)
@@ -82,9 +83,7 @@ def consistency(folder: Path, manifest: Manifest, new_tokens: int = 16) -> Parit
             f"KV-cached decoding differs from re-reading the sequence: relative logit error "
             f"{report.max_rel_logit_error:.3g} > {limit:g} (wrong cache wiring, positions or mask?)"
         )
-    report.passed = not report.failures
-    report.seconds = time.perf_counter() - start
-    return report
+    return report.conclude(start)
 
 
 def import_folder(

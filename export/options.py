@@ -30,6 +30,8 @@ class BuildOptions:
     parity_tokens: int = 64
     fidelity_tokens: int = 512
     parity_gate: str = "enforce"
+    streaming: bool = True  # convert module by module (export/streaming.py); False: the stock in-memory builder
+    gate_on_cpu: bool = False  # gate a cuda graph on the CPU when CUDA is not usable (else: status "pending")
 
     def resolved(self) -> "BuildOptions":
         """Defaults filled in; raises ValueError for combinations that cannot work."""

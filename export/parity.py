@@ -82,15 +82,6 @@ def reference_greedy(hf_model, ids: list[int], new_tokens: int) -> tuple[list[in
     return tokens, logits
 
 
-def reference_teacher_forced(hf_model, ids: list[int]) -> np.ndarray:
-    """transformers' logits at every position of ``ids`` (one forward pass): [len(ids), vocab]."""
-    import torch
-
-    with torch.no_grad():
-        out = hf_model(torch.tensor([ids]), attention_mask=torch.ones(1, len(ids), dtype=torch.long))
-    return out.logits[0].float().numpy()
-
-
 def own_copy(logits) -> np.ndarray:
     """The session's logits as our own float32 array (it hands out a view of a buffer it reuses)."""
     return np.array(logits, dtype=np.float32, copy=True)
@@ -115,19 +106,19 @@ def onnx_teacher_forced(session, ids: list[int]) -> np.ndarray:
     return np.stack([own_copy(session.forward([token], cache)) for token in ids])
 
 
-def reference_on_continuation(hf_model, ids: list[int], tokens: list[int]) -> np.ndarray:
-    """transformers' logits for each of ``tokens`` given the prompt and the tokens before it [steps, vocab].
+def continuation_logits(reference: np.ndarray, prompt_len: int, steps: int) -> np.ndarray:
+    """From transformers' logits over prompt + ONNX continuation, those predicting each continuation token.
 
     One forward pass over prompt + continuation instead of ``generate``'s sequential steps: where
     the ONNX tokens are transformers' argmax at every step, greedy ``generate`` would have produced
     exactly them (the inputs agree step by step); at the first step where they differ, both sides
     had the same inputs, so that step's logits are comparable too.
     """
-    return reference_teacher_forced(hf_model, ids + tokens)[len(ids) - 1 : len(ids) - 1 + len(tokens)]
+    return reference[prompt_len - 1 : prompt_len - 1 + steps]
 
 
 def compare_greedy(prompt: str, ids: list[int], ref_logits: np.ndarray, ours: tuple[list[int], np.ndarray]) -> PromptParity:
-    """``ref_logits`` from ``reference_on_continuation`` over the ONNX tokens."""
+    """``ref_logits`` from ``continuation_logits`` over the ONNX tokens."""
     our_tokens, our_logits = ours
     ref_tokens = [int(t) for t in ref_logits.argmax(axis=-1)]
     diverge = next((i for i, (a, b) in enumerate(zip(ref_tokens, our_tokens)) if a != b), None)

@@ -3,10 +3,14 @@
 Phases report on stderr as ``[load]``, ``[convert]``, ``[quantize]`` and ``[validate]`` lines with
 their time and the peak RSS so far.  The folder is staged as ``.NAME.partial`` beside the output and
 renamed into place only when the parity gate passes: a failed export never leaves a manifest behind.
+A cuda graph built where CUDA is not usable is published unchecked, its parity status "pending"
+(see gate.py), with a warning naming the command that checks it on the GPU machine.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
 import logging
 import shutil
@@ -17,16 +21,19 @@ from pathlib import Path
 import onnx
 
 from lsp_server.engine import manifest as manifest_mod
+from lsp_server.engine.gate import PENDING
 from lsp_server.engine.manifest import Manifest
 
 from .describe import describe
+from .gate import check_command, gate_is_pending, pending_report
 from .genai_builder import build_onnx
 from .graph_edits import slice_last_position_logits
 from .optimum_path import find_python, run_optimum
 from .options import BuildOptions
-from .resources import phase_done
+from .resources import phase_done, track_phases
+from .streaming import StreamingUnsupported, streaming_gap
 from .tokenizer_export import export_tokenizer
-from .validate import ParityError, validate
+from .validate import ParityError, ParityReport, validate
 
 log = logging.getLogger("magicoder-export")
 
@@ -38,11 +45,34 @@ def _stage_dir(output: Path) -> Path:
     return stage
 
 
+@contextlib.contextmanager
+def staging(output: Path):
+    """The ``.NAME.partial`` folder an export is built in; removed when the export fails or is interrupted.
+
+    A folder that failed the parity gate is kept for its parity.json (the error says where).  The
+    previous export in ``output`` is never touched before the new one is published.
+    """
+    stage = _stage_dir(output)
+    try:
+        yield stage
+    except ParityError:
+        raise
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        kept = f"; the previous export in {output} is untouched" if output.exists() else ""
+        log.error("[export] stopped: removed the unfinished export %s%s", stage, kept)
+        raise
+
+
 def publish(stage: Path, output: Path) -> None:
-    """Move the staged folder into place, replacing an older export."""
+    """Move the staged folder into place; an older export is swapped out by renames, then deleted."""
+    old = output.with_name(f".{output.name}.old")
+    if old.exists():
+        shutil.rmtree(old)
     if output.exists():
-        shutil.rmtree(output)
+        output.rename(old)
     stage.rename(output)
+    shutil.rmtree(old, ignore_errors=True)
 
 
 def context_length(config, max_context: int | None) -> int:
@@ -78,7 +108,9 @@ def convert(hf_dir: Path, stage: Path, options: BuildOptions, fix_rope: bool, op
         run_optimum(hf_dir, stage, find_python(optimum_python), options.trust_remote_code)
         return
     cache = stage / ".builder-cache"
-    build_onnx(
+    streaming = options.streaming and streaming_covers(hf_dir, options)
+    build = functools.partial(
+        build_onnx,
         hf_dir,
         stage,
         precision=options.precision,
@@ -87,7 +119,22 @@ def convert(hf_dir: Path, stage: Path, options: BuildOptions, fix_rope: bool, op
         extra=options.builder_extra_options(),
         fix_rope=fix_rope,
     )
+    try:
+        build(streaming=streaming)
+    except StreamingUnsupported as exc:
+        log.info("[convert] %s: converting in memory with the stock builder instead", exc)
+        build(streaming=False)
     shutil.rmtree(cache, ignore_errors=True)
+
+
+def streaming_covers(hf_dir: Path, options: BuildOptions) -> bool:
+    """Whether the streaming converter handles this checkpoint; says why not (a log line) when it does not."""
+    config = json.loads((hf_dir / "config.json").read_text(encoding="utf-8"))
+    reason = streaming_gap(config, options.trust_remote_code)
+    if reason:
+        log.info("[convert] streaming conversion does not cover %s: converting in memory with the stock builder "
+                 "(the whole model in RAM)", reason)
+    return reason is None
 
 
 def export_folder(
@@ -100,12 +147,20 @@ def export_folder(
     fix_rope: bool = True,
     optimum_python: Path | None = None,
 ) -> Manifest:
-    """Export ``hf_dir`` into ``output``; nothing is published unless the parity gate passes."""
-    from transformers import AutoConfig
-
+    """Export ``hf_dir`` into ``output``; nothing is published unless the parity gate passes (or is pending)."""
     options = (options or BuildOptions(precision="fp32")).resolved()
     output = Path(output).resolve()
-    stage = _stage_dir(output)
+    track_phases()
+    with staging(output) as stage:
+        return _export_staged(hf_dir, output, stage, name, source, options, fix_rope, optimum_python)
+
+
+def _export_staged(
+    hf_dir: Path, output: Path, stage: Path, name: str, source: str, options: BuildOptions, fix_rope: bool,
+    optimum_python: Path | None,
+) -> Manifest:
+    from transformers import AutoConfig
+
     start = time.perf_counter()
     config = AutoConfig.from_pretrained(hf_dir, trust_remote_code=options.trust_remote_code)
     context = context_length(config, options.max_context)
@@ -130,6 +185,26 @@ def export_folder(
     if options.quantized:
         log.info("[quantize] %s, quantized by the builder while converting", quantization_summary(stage / manifest.graph))
 
+    command = check_command(output, source)
+    report = run_gate(hf_dir, stage, manifest, options, command)
+    report.write(stage / manifest.parity_report)
+    judge(report, stage / manifest.parity_report, options)
+    manifest_mod.write(manifest, stage)
+    publish(stage, output)
+    if report.status == PENDING:
+        log.warning(
+            "[validate] NOT CHECKED: %s is published without its parity check (parity.json says \"pending\"): "
+            "CUDA is not usable on this machine. Check it on the GPU machine with:\n  %s", output, command,
+        )
+    return manifest
+
+
+def run_gate(hf_dir: Path, stage: Path, manifest: Manifest, options: BuildOptions, command: str) -> ParityReport:
+    """The parity gate's report; a pending one for a cuda graph where CUDA is not usable (see gate.py)."""
+    if gate_is_pending(options):
+        log.info("[validate] skipped: the graph targets cuda and CUDA is not usable here (--gate-on-cpu runs it "
+                 "on the CPU)")
+        return pending_report(manifest, command)
     log.info("[validate] parity gate for %s: %d tokens per prompt", manifest.precision, options.parity_tokens)
     report = validate(
         hf_dir,
@@ -139,16 +214,19 @@ def export_folder(
         fidelity_tokens=options.fidelity_tokens,
         trust_remote_code=options.trust_remote_code,
     )
-    report.write(stage / manifest.parity_report)
     log.info("[validate] %s (%.1fs)", report.summary(), report.seconds)
-    if not report.passed and options.parity_gate == "report":
+    return report
+
+
+def judge(report: ParityReport, path: Path, options: BuildOptions) -> None:
+    """Refuse a graph that failed the gate (ParityError), unless --parity-gate report publishes it anyway."""
+    if report.passed or report.status == PENDING:
+        return
+    if options.parity_gate == "report":
         log.warning("[validate] parity gate FAILED, published anyway (--parity-gate report): %s",
                     "; ".join(report.failures))
-    elif not report.passed:
-        raise ParityError(
-            f"the exported model does not match transformers; no manifest written "
-            f"(report: {stage / manifest.parity_report}):\n  " + "\n  ".join(report.failures)
-        )
-    manifest_mod.write(manifest, stage)
-    publish(stage, output)
-    return manifest
+        return
+    raise ParityError(
+        f"the exported model does not match transformers; no manifest written (report: {path}):\n  "
+        + "\n  ".join(report.failures)
+    )

@@ -1,12 +1,18 @@
 """Checks before an export starts, for what would otherwise fail late: architecture, RAM, disk.
 
-The RAM and disk figures are estimates from the model's config (parameter count) and factors
-measured by bench/export_scale.py on full-width Magicoder-shaped models and extrapolated to 32
-layers (bench/EXPORT_SCALE.md): the builder's conversion peaks at about 1.25x the fp32 weight size
-for fp32, 1.0x for fp16 and 2.45x for int4 (it quantizes a whole fp32 graph in memory; int8 is
-assumed alike); optimum's at about 4.8x (FACTS); the parity check then holds the ONNX session
-(onnxruntime pre-packs the weights: about 2.3x the graph's weights while decoding, 3.9x for fp16 on
-cpu, whose kernels need fp32 copies) and afterwards transformers' fp32 model (1.1x), never both.
+The RAM and disk figures are estimates from the model's config, with factors measured on full-width
+Magicoder-shaped models (bench/EXPORT_FULLSIZE.md at 32 layers, bench/EXPORT_SCALE.md at 1-8):
+
+* the streaming converter (the default) holds one module at a time: its peak is a constant plus a
+  multiple of the largest single weight (the LM head: the builder casts, transposes and, for
+  int4/int8, quantizes it); the stock in-memory builder (``--no-streaming``) peaks at about 1.25x
+  the fp32 weight size for fp32, 1.0x for fp16 and 2.45x for int4/int8; optimum's at about 4.8x;
+* the parity gate then holds the ONNX session (int4/int8: about 1.15x the graph's weights; fp32:
+  2.3x, onnxruntime pre-packs them; fp16 on cpu: 3.9x, the kernels need fp32 copies) plus its KV
+  cache, and afterwards the transformers reference: one fp32 decoder layer at a time for Llama
+  models (the full fp32 model, 1.1x, for others), never both;
+* disk: the download, the model folder, and the spill file the streaming converter writes (as large
+  as the model's weights, deleted once they are copied into model.onnx.data).
 """
 
 from __future__ import annotations
@@ -18,12 +24,15 @@ from .resources import GIB, available_memory_bytes, free_disk_bytes, gib
 
 # Llama-family decoders the exporter, the RoPE fix and the parity gate are written and tested for.
 ALLOWED_ARCHITECTURES = {"LlamaForCausalLM": "llama"}
-# Peak RSS while converting, over the fp32 weight size.
+# Stock builder and optimum: peak RSS while converting, over the fp32 weight size.
 CONVERT_RAM_FACTOR = {"builder": {"fp32": 1.25, "fp16": 1.0, "int8": 2.45, "int4": 2.45}, "optimum": {"fp32": 4.8}}
-REFERENCE_RAM_FACTOR = 1.1  # transformers' fp32 model, over the fp32 weight size
-# The onnxruntime session while decoding, over the graph's weight size: pre-packed copies beside the
-# mapped file; on cpu, fp16 weights are also held as fp32 for the kernels.
-SESSION_RAM_FACTOR = {"fp16-cpu": 3.9, "default": 2.3}
+# Streaming converter: peak RSS over BASE_RAM, in multiples of the largest weight in fp32.
+STREAM_CONVERT_FACTOR = {"fp16": 0.8, "default": 2.3}
+REFERENCE_RAM_FACTOR = 1.1  # transformers' whole fp32 model, over the fp32 weight size
+STREAM_REFERENCE_FACTOR = 2.0  # the layer-by-layer reference: over the largest of a layer and the LM head in fp32
+# The onnxruntime session while decoding, over the graph's weight size.
+SESSION_RAM_FACTOR = {"fp16-cpu": 3.9, "fp32-cpu": 2.3, "int4": 1.15, "int8": 1.15, "default": 2.3}
+GATE_TOKENS = 1024  # the longest sequence the gate decodes (KV cache) and positions whose logits it keeps
 BASE_RAM = 1.0 * GIB  # interpreter, torch, onnxruntime
 DISK_MARGIN = 1.0 * GIB
 
@@ -96,20 +105,64 @@ class Needs:
     onnx: int
 
     def explain(self) -> str:
+        gate = f"parity check {gib(self.validate_ram)}" if self.validate_ram else "parity check on the GPU machine"
         return (
             f"{self.params / 1e9:.2f} B parameters: about {gib(self.ram)} of RAM (conversion {gib(self.convert_ram)}, "
-            f"parity check {gib(self.validate_ram)}) and {gib(self.disk)} of disk ({gib(self.onnx)} of ONNX weights)"
+            f"{gate}) and {gib(self.disk)} of disk ({gib(self.onnx)} of ONNX weights)"
         )
 
 
-def estimate(config: dict, precision: str, target: str, exporter: str, block_size: int, download: int) -> Needs:
+def largest_weight_fp32(config: dict) -> int:
+    """Bytes of the largest single weight in fp32: the embedding/LM head, the fused QKV or an MLP matrix."""
+    h, vocab, inter = config["hidden_size"], config["vocab_size"], config["intermediate_size"]
+    heads = config["num_attention_heads"]
+    kv_heads = config.get("num_key_value_heads") or heads
+    head_dim = config.get("head_dim") or h // heads
+    return 4 * max(vocab * h, h * (heads + 2 * kv_heads) * head_dim, h * inter)
+
+
+def layer_fp32(config: dict) -> int:
+    params = count_params({**config, "num_hidden_layers": 1, "vocab_size": 0, "tie_word_embeddings": True})
+    return 4 * params.total
+
+
+def kv_cache_bytes(config: dict, tokens: int, dtype_bytes: int) -> int:
+    heads = config["num_attention_heads"]
+    kv_heads = config.get("num_key_value_heads") or heads
+    head_dim = config.get("head_dim") or config["hidden_size"] // heads
+    return 2 * config["num_hidden_layers"] * kv_heads * head_dim * tokens * dtype_bytes
+
+
+def convert_ram(config: dict, precision: str, exporter: str, streaming: bool) -> int:
+    if exporter == "builder" and streaming:
+        factor = STREAM_CONVERT_FACTOR.get(precision, STREAM_CONVERT_FACTOR["default"])
+        return int(factor * largest_weight_fp32(config) + BASE_RAM)
+    return int(CONVERT_RAM_FACTOR[exporter][precision] * count_params(config).total * 4 + BASE_RAM)
+
+
+def validate_ram(config: dict, precision: str, target: str, out: int) -> int:
+    """The larger of the ONNX session (+ its KV cache) and the transformers reference (+ the logits kept)."""
+    session = SESSION_RAM_FACTOR.get(f"{precision}-{target}", SESSION_RAM_FACTOR.get(precision, SESSION_RAM_FACTOR["default"]))
+    kv = kv_cache_bytes(config, GATE_TOKENS, 2 if precision == "fp16" and target == "cuda" else 4)
+    logits = 2 * GATE_TOKENS * config["vocab_size"] * 4  # ONNX and reference logits, compared at the end
+    if config.get("architectures") == ["LlamaForCausalLM"]:
+        reference = STREAM_REFERENCE_FACTOR * max(layer_fp32(config), config["vocab_size"] * config["hidden_size"] * 4)
+    else:
+        reference = REFERENCE_RAM_FACTOR * count_params(config).total * 4
+    return int(max(session * out + kv, reference) + logits + BASE_RAM)
+
+
+def estimate(
+    config: dict, precision: str, target: str, exporter: str, block_size: int, download: int, *,
+    streaming: bool = True, gate: bool = True,
+) -> Needs:
+    """RAM and disk for an export; ``gate=False`` when the parity check will run elsewhere (status pending)."""
     params = count_params(config)
-    fp32 = params.total * 4
     out = onnx_bytes(params, precision, target, block_size)
-    convert = int(CONVERT_RAM_FACTOR[exporter][precision] * fp32 + BASE_RAM)
-    session = SESSION_RAM_FACTOR.get(f"{precision}-{target}", SESSION_RAM_FACTOR["default"])
-    validate = int(max(REFERENCE_RAM_FACTOR * fp32, session * out) + BASE_RAM)
-    return Needs(params.total, max(convert, validate), convert, validate, int(download + out + DISK_MARGIN), out)
+    convert = convert_ram(config, precision, exporter, streaming)
+    validate = validate_ram(config, precision, target, out) if gate else 0
+    spill = out if exporter == "builder" and streaming else 0
+    return Needs(params.total, max(convert, validate), convert, validate, int(download + out + spill + DISK_MARGIN), out)
 
 
 def check_resources(needs: Needs, output: Path, download_dir: Path | None, memory: int | None = None) -> None:
@@ -119,8 +172,8 @@ def check_resources(needs: Needs, output: Path, download_dir: Path | None, memor
     if memory is not None and memory < needs.ram:
         raise PreflightError(
             f"not enough memory: the export needs about {gib(needs.ram)} of RAM ({needs.explain()}); "
-            f"this machine has {gib(memory)} available. Use a larger machine, or --precision int4 --target cpu "
-            f"for a smaller graph (the parity check still loads the fp32 model) {hint}"
+            f"this machine has {gib(memory)} available. Use a larger machine, or --precision int4 for a smaller "
+            f"graph {hint}"
         )
     where = {Path(output).expanduser().resolve().parent}
     if download_dir is not None:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import os
 import resource
 import shutil
+import threading
 import time
 from pathlib import Path
 
@@ -22,8 +24,48 @@ def peak_rss_bytes() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
+def current_rss_bytes(statm: Path = Path("/proc/self/statm")) -> int | None:
+    try:
+        return int(statm.read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+class PhasePeaks:
+    """Each phase's own peak RSS, sampled by a daemon thread (the process-wide peak cannot be reset)."""
+
+    def __init__(self, interval_s: float = 0.05):
+        self.interval_s = interval_s
+        self.peak = current_rss_bytes() or 0
+        threading.Thread(target=self._run, name="rss-sampler", daemon=True).start()
+
+    def _run(self) -> None:
+        while True:
+            self.peak = max(self.peak, current_rss_bytes() or 0)
+            time.sleep(self.interval_s)
+
+    def take(self) -> int:
+        """The peak since the last call (or since the sampler started); the next phase starts from now."""
+        now = current_rss_bytes() or 0
+        peak, self.peak = max(self.peak, now), now
+        return peak
+
+
+_phases: PhasePeaks | None = None
+
+
+def track_phases() -> None:
+    """Start sampling this process's RSS, so that each phase line reports its own peak."""
+    global _phases
+    if _phases is None and current_rss_bytes() is not None:
+        _phases = PhasePeaks()
+
+
 def phase_done(phase: str, what: str, start: float) -> None:
-    log.info("[%s] %s done in %.1fs (peak RSS so far %s)", phase, what, time.perf_counter() - start, gib(peak_rss_bytes()))
+    """One line per phase: its time, the process's peak RSS so far and, when tracked, this phase's own peak."""
+    own = "" if _phases is None else f", this phase {gib(_phases.take())}"
+    log.info("[%s] %s done in %.1fs (peak RSS so far %s%s)", phase, what, time.perf_counter() - start,
+             gib(peak_rss_bytes()), own)
 
 
 def available_memory_bytes(meminfo: Path = Path("/proc/meminfo")) -> int | None:

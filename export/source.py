@@ -56,6 +56,11 @@ def hub_download(repo: str, cache_dir: Path | None, patterns: tuple[str, ...]) -
     return Path(snapshot_download(repo, cache_dir=cache_dir, allow_patterns=list(patterns)))
 
 
+def is_hub_id(source: str) -> bool:
+    """Shaped like a Hugging Face Hub id (owner/name) rather than a path."""
+    return not source.startswith((".", "/", "~")) and source.count("/") == 1 and " " not in source
+
+
 def inspect(source: str, cache_dir: Path | None = None) -> Source:
     """Read the config (and, for a Hub id, the file list) without downloading weights."""
     local = Path(source).expanduser()
@@ -65,7 +70,7 @@ def inspect(source: str, cache_dir: Path | None = None) -> Source:
         if _weight_pattern([p.name for p in local.iterdir()]) is None:
             raise FileNotFoundError(f"{local} holds no *.safetensors or *.bin weights")
         return Source(source, json.loads((local / "config.json").read_text(encoding="utf-8")), local)
-    if local.exists() or source.startswith((".", "/", "~")) or source.count("/") != 1:
+    if local.exists() or not is_hub_id(source):
         raise FileNotFoundError(f"{source} is neither a model folder nor a Hugging Face id (owner/name)")
     log.info("[load] reading %s's config and file list from the Hugging Face Hub", source)
     config = hub_config(source, cache_dir)

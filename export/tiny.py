@@ -57,6 +57,27 @@ def magicoder_config_kwargs() -> dict:
     )
 
 
+def magicoder_config(
+    tokenizer, *, vocab_size: int, hidden_size: int, intermediate_size: int, num_layers: int, num_heads: int, dtype: str
+):
+    """A LlamaConfig of Magicoder's architecture at the given widths, BOS/EOS read from ``tokenizer``."""
+    from transformers import LlamaConfig
+
+    return LlamaConfig(
+        vocab_size=vocab_size,
+        hidden_size=hidden_size,
+        intermediate_size=intermediate_size,
+        num_hidden_layers=num_layers,
+        num_attention_heads=num_heads,
+        num_key_value_heads=num_heads,
+        bos_token_id=tokenizer.token_to_id(BOS),
+        eos_token_id=tokenizer.token_to_id(EOS),
+        pad_token_id=None,
+        dtype=dtype,
+        **magicoder_config_kwargs(),
+    )
+
+
 def _stdlib_files(limit_bytes: int = 12_000_000) -> list[str]:
     root = Path(sysconfig.get_paths()["stdlib"])
     files, total = [], 0
@@ -142,7 +163,7 @@ def build_tiny_hf_model(out_dir: Path, spec: TinySpec, tokenizer_dir: Path | Non
     """Write a Hugging Face model folder (config, safetensors, tokenizer) for the tiny model."""
     import torch
     from tokenizers import Tokenizer
-    from transformers import LlamaConfig, LlamaForCausalLM
+    from transformers import LlamaForCausalLM
 
     out_dir.mkdir(parents=True, exist_ok=True)
     if tokenizer_dir is not None:
@@ -158,18 +179,9 @@ def build_tiny_hf_model(out_dir: Path, spec: TinySpec, tokenizer_dir: Path | Non
         if spec.vocab_size < n_tokens:
             raise ValueError(f"vocab_size {spec.vocab_size} is smaller than the tokenizer's {n_tokens} tokens")
         vocab = spec.vocab_size
-    config = LlamaConfig(
-        vocab_size=vocab,
-        hidden_size=spec.hidden_size,
-        intermediate_size=spec.intermediate_size,
-        num_hidden_layers=spec.num_layers,
-        num_attention_heads=spec.num_heads,
-        num_key_value_heads=spec.num_heads,
-        bos_token_id=tok.token_to_id(BOS),
-        eos_token_id=tok.token_to_id(EOS),
-        pad_token_id=None,
-        torch_dtype="float32",
-        **magicoder_config_kwargs(),
+    config = magicoder_config(
+        tok, vocab_size=vocab, hidden_size=spec.hidden_size, intermediate_size=spec.intermediate_size,
+        num_layers=spec.num_layers, num_heads=spec.num_heads, dtype="float32",
     )
     torch.manual_seed(spec.seed)
     model = LlamaForCausalLM(config).eval()

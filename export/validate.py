@@ -11,9 +11,10 @@ Per precision (``GATES``):
   KL above 0.15 nats (quantization error on a sound export stays far below; see ``QUANTIZED``).
 
 Every precision must also tokenize exactly as transformers does (BOS included).  Memory: the ONNX
-session runs first and is released before the transformers reference is loaded, so the two models
-are never in memory together.  Time: the reference reads each prompt + ONNX continuation in one
-forward pass (see ``reference_on_continuation``) instead of generating step by step.
+session runs first and is released before the transformers reference runs, so the two models are
+never in memory together; the reference itself holds one fp32 decoder layer at a time
+(``reference.py``).  Time: the reference reads each prompt + ONNX continuation in one forward pass
+(see ``parity.continuation_logits``) instead of generating step by step.
 """
 
 from __future__ import annotations
@@ -25,12 +26,14 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from lsp_server.engine.gate import FAILED, PASSED
 from lsp_server.engine.manifest import Manifest
 from lsp_server.engine.session import DecoderSession
 from lsp_server.engine.tokenizer import TextTokenizer
 
 from .describe import package_versions
 from .heldout import HELD_TEXTS
+from .reference import reference_logits
 from .parity import (
     PARITY_PROMPTS,
     Fidelity,
@@ -39,8 +42,7 @@ from .parity import (
     compare_teacher_forced,
     onnx_greedy,
     onnx_teacher_forced,
-    reference_on_continuation,
-    reference_teacher_forced,
+    continuation_logits,
 )
 from .resources import phase_done
 from .tokenizer_export import tokenizer_mismatches
@@ -80,8 +82,11 @@ class ParityReport:
     precision: str
     new_tokens: int
     thresholds: dict
-    passed: bool
+    passed: bool  # kept beside status for readers of older reports: true only when status is "passed"
     kind: str = "parity"  # "parity": against transformers; "consistency": the graph against itself
+    status: str = FAILED  # "passed", "failed" or "pending" (not checked yet: see note)
+    device: str = ""  # where the ONNX graph ran: "cpu" or "cuda"
+    note: str = ""
     prompts: list[PromptParity] = field(default_factory=list)
     fidelity: Fidelity | None = None
     max_logit_diff: float = 0.0
@@ -91,6 +96,13 @@ class ParityReport:
     seconds: float = 0.0
     versions: dict = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
+
+    def conclude(self, start: float) -> "ParityReport":
+        """Passed or failed, from the failures found; the time since ``start`` (perf_counter)."""
+        self.passed = not self.failures
+        self.status = PASSED if self.passed else FAILED
+        self.seconds = time.perf_counter() - start
+        return self
 
     def write(self, path: Path) -> None:
         path.write_text(json.dumps(asdict(self), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
@@ -116,12 +128,6 @@ def budget_texts(tokenizer: TextTokenizer, texts: tuple[str, ...], max_tokens: i
             out.append(ids)
             left -= len(ids)
     return out
-
-
-def load_reference(hf_dir: Path, trust_remote_code: bool = False):
-    from transformers import AutoModelForCausalLM
-
-    return AutoModelForCausalLM.from_pretrained(hf_dir, dtype="float32", trust_remote_code=trust_remote_code).eval()
 
 
 def gate_failures(report: ParityReport, gate: Gate) -> list[str]:
@@ -181,6 +187,7 @@ def validate(
         "decode path", manifest.kv.layout, len(prompts), new_tokens, sum(map(len, text_ids)),
     )
     session = DecoderSession(folder, manifest)
+    report.device = session.device
     ours_greedy = [onnx_greedy(session, ids, new_tokens) for ids in prompt_ids]
     ours_forced = [onnx_teacher_forced(session, ids) for ids in text_ids]
     del session
@@ -190,13 +197,11 @@ def validate(
     # The transformers model is loaded only now: the two are never in memory together.
     ref_start = time.perf_counter()
     log.info("[validate] transformers fp32 reference on the same inputs")
-    hf_model = load_reference(hf_dir, trust_remote_code)
-    for prompt, ids, ours in zip(prompts, prompt_ids, ours_greedy):
-        ref_logits = reference_on_continuation(hf_model, ids, ours[0])
-        report.prompts.append(compare_greedy(prompt, ids, ref_logits, ours))
-    ref_forced = [reference_teacher_forced(hf_model, ids) for ids in text_ids]
-    del hf_model
-    gc.collect()
+    continued = [ids + ours[0] for ids, ours in zip(prompt_ids, ours_greedy)]
+    reference = reference_logits(hf_dir, continued + text_ids, trust_remote_code)
+    for prompt, ids, ours, ref in zip(prompts, prompt_ids, ours_greedy, reference):
+        report.prompts.append(compare_greedy(prompt, ids, continuation_logits(ref, len(ids), len(ours[0])), ours))
+    ref_forced = reference[len(prompts) :]
     phase_done("validate", "reference", ref_start)
 
     report.fidelity = compare_teacher_forced(text_ids, ref_forced, ours_forced) if text_ids else None
@@ -211,6 +216,4 @@ def validate(
         report.failures.append(
             "the exported tokenizer differs from transformers': " + "; ".join(report.tokenizer_mismatches[:3])
         )
-    report.passed = not report.failures
-    report.seconds = time.perf_counter() - start
-    return report
+    return report.conclude(start)

@@ -60,6 +60,7 @@ class FakeEngine:
 
     provider = "fake"
     device = "cpu"
+    gate = None  # no model folder, so no parity report to tell about
 
     def __init__(self, folder: str | None = None, threads: int | None = None, device: str = "auto",
                  mode: str = "echo", token_ms: float = 0.0):

@@ -1,17 +1,20 @@
 """The model behind the server: loading and reloading it, running generations off the event loop,
-the ``magicoder/status`` notification and the one message a user sees when the engine fails."""
+the ``magicoder/status`` notification, the one message a user sees when the engine fails and the one
+warning per load for a model folder that was not checked, or failed its check."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import shlex
 import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
 from lsprotocol import types
 
-from .engine import BUILD_HINT, CancelToken, Engine, EngineError, GenerationResult
+from .engine import BUILD_HINT, CancelToken, Engine, EngineError, GateStatus, GenerationResult
+from .engine.gate import FAILED, MISSING, PENDING, UNREADABLE
 from .engine.sampling import GREEDY, Sampling
 from .errors import RequestFailed
 from .settings import Settings
@@ -40,6 +43,27 @@ def describe(what: str, result: GenerationResult, seconds: float) -> str:
         f"{what}: {result.prompt_tokens} prompt tokens ({result.cached_tokens} cached), {len(result.token_ids)} new "
         f"({result.finish_reason}), TTFT {result.ttft_s * 1000:.1f} ms, {result.decode_tokens_per_s:.1f} tok/s, "
         f"decode {result.decode_s * 1000:.1f} ms, total {seconds * 1000:.1f} ms"
+    )
+
+
+GATE_PROBLEMS = {
+    PENDING: "has not been checked against the model it was exported from",
+    FAILED: "failed its {kind} check: its answers may be wrong",
+    MISSING: "has no parity report ({report}): it has not been checked",
+    UNREADABLE: "has an unreadable parity report ({report}: {detail})",
+}
+
+
+def gate_warning(gate: GateStatus | None) -> str | None:
+    """What to tell the user about a model folder that was not checked or failed its check (None: nothing)."""
+    if gate is None or gate.passed:
+        return None
+    problem = GATE_PROBLEMS[gate.status].format(kind=gate.kind, report=gate.report, detail=gate.detail)
+    command = f"magicoder-export validate {shlex.quote(str(gate.folder))}"
+    check = "Remove that report, then check the folder with" if gate.status == UNREADABLE else "Check it with"
+    return (
+        f"Magicoder: the model folder {gate.folder} {problem} (parity status: {gate.status}). {check} "
+        f"`{command}` (add `--reference HF_CHECKPOINT` when the checkpoint it was exported from has moved)."
     )
 
 
@@ -90,6 +114,14 @@ class ModelHost:
         else:
             log.info("model %s ready on %s", self.current.name, self.current.provider)
             self.status("ready")
+            self._warn_unchecked()
+
+    def _warn_unchecked(self) -> None:
+        """Once per load: the loaded folder was not checked against its source model, or failed its check."""
+        text = gate_warning(self.current.gate)
+        if text:
+            log.warning("%s", text)
+            self.client.show_message(types.MessageType.Warning, text)
 
     @property
     def is_loading(self) -> bool:

@@ -68,17 +68,22 @@ def test_int8_export_uses_8_bit_matmulnbits(tiny_model: Path, tmp_path: Path):
     assert manifest_mod.read(out).precision == "int8"
 
 
+def scale_one_weight(folder: Path) -> None:
+    """Scale one MLP weight of the folder's fp32 graph by 1.01 (a planted fault); rewrites both files."""
+    model = onnx.load(str(folder / "model.onnx"), load_external_data=True)
+    weight = next(t for t in model.graph.initializer if t.name.endswith("layers.1.mlp.down_proj.MatMul.weight"))
+    scaled = numpy_helper.to_array(weight) * np.float32(1.01)
+    weight.CopyFrom(numpy_helper.from_array(scaled, weight.name))
+    (folder / "model.onnx.data").unlink()
+    onnx.save(model, str(folder / "model.onnx"), save_as_external_data=True, location="model.onnx.data")
+
+
 def perturb_one_weight(real_build_onnx):
     """A converter that scales one MLP weight of the exported graph by 1.01 (a planted fault)."""
 
     def faulty(hf_dir, out_dir, **kwargs):
         real_build_onnx(hf_dir, out_dir, **kwargs)
-        model = onnx.load(str(out_dir / "model.onnx"), load_external_data=True)
-        weight = next(t for t in model.graph.initializer if t.name.endswith("layers.1.mlp.down_proj.MatMul.weight"))
-        scaled = numpy_helper.to_array(weight) * np.float32(1.01)
-        weight.CopyFrom(numpy_helper.from_array(scaled, weight.name))
-        (out_dir / "model.onnx.data").unlink()
-        onnx.save(model, str(out_dir / "model.onnx"), save_as_external_data=True, location="model.onnx.data")
+        scale_one_weight(out_dir)
         return out_dir
 
     return faulty

@@ -67,8 +67,13 @@ def test_parameter_count_and_sizes_of_the_real_magicoder():
     int4 = onnx_bytes(params, "int4", "cpu")
     assert 4.0e9 < int4 < 4.8e9  # fp32 embedding + 4-bit matmuls with fp32 scales per 32 weights
     needs = estimate(MAGICODER_CONFIG, "int4", "cpu", "builder", 32, download=27_000_000_000)
-    assert needs.ram > params.total * 4 * 2  # conversion works on fp32 weights
-    assert needs.disk > 27_000_000_000 + int4
+    assert needs.convert_ram < 3 * 2**30 < needs.validate_ram == needs.ram < 8 * 2**30  # streaming: the gate dominates
+    assert needs.disk > 27_000_000_000 + 2 * int4  # the download, the folder and the spill file
+    stock = estimate(MAGICODER_CONFIG, "int4", "cpu", "builder", 32, download=27_000_000_000, streaming=False)
+    assert stock.convert_ram > params.total * 4 * 2  # the stock builder quantizes a whole fp32 graph in memory
+    pending = estimate(MAGICODER_CONFIG, "fp16", "cuda", "builder", 32, download=0, gate=False)
+    assert pending.validate_ram == 0 and pending.ram == pending.convert_ram < 3 * 2**30
+    assert "parity check on the GPU machine" in pending.explain()
 
 
 # Calibrated at Magicoder's 32k vocabulary: with the trained 4k fallback vocabulary the builder's int4 file
@@ -99,7 +104,7 @@ def test_low_memory_is_refused_with_the_amount_needed(tiny_model, tmp_path, monk
 def test_low_disk_is_refused_with_the_amount_needed(tmp_path, monkeypatch):
     needs = estimate(MAGICODER_CONFIG, "fp16", "cuda", "builder", 32, download=0)
     monkeypatch.setattr(preflight, "free_disk_bytes", lambda path: 2**30)
-    with pytest.raises(PreflightError, match=r"not enough disk: the export needs about 1[0-9]\.\d GiB free"):
+    with pytest.raises(PreflightError, match=r"not enough disk: the export needs about 2[0-9]\.\d GiB free"):
         check_resources(needs, tmp_path / "out", None, memory=2**50)
 
 
@@ -146,3 +151,21 @@ def test_a_missing_local_folder_is_not_mistaken_for_a_hub_id(tmp_path, caplog):
 def test_per_target_defaults(options, precision, level):
     resolved = options.resolved()
     assert (resolved.precision, resolved.int4_accuracy_level) == (precision, level)
+
+
+def test_each_phase_reports_its_own_peak():
+    """The phase lines' "this phase" figure starts afresh after each phase (a sampling thread)."""
+    import time
+
+    from export.resources import PhasePeaks
+
+    peaks = PhasePeaks(interval_s=0.01)
+    block = bytearray(300 * 2**20)
+    block[::4096] = b"x" * len(block[::4096])  # touch every page
+    time.sleep(0.1)
+    during = peaks.take()  # the next phase starts here, with the block still held
+    del block
+    assert peaks.take() >= during - 2**20  # that phase began at the block's size
+    time.sleep(0.1)
+    after = peaks.take()
+    assert during - after > 250 * 2**20

@@ -1,14 +1,18 @@
-"""The model host's magicoder/status notifications, without a server: short generations do not flicker."""
+"""The model host without a server: magicoder/status notifications (short generations do not flicker),
+and the one warning per load for a model folder that was not checked or failed its check."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
+from pathlib import Path
 
+import pytest
 from lsprotocol import types
 
 from lsp_server import model_host
-from lsp_server.engine import CancelToken
+from lsp_server.engine import CancelToken, Engine
 from lsp_server.fake_engine import fake_factory
 from lsp_server.model_host import BUSY_AFTER_S, STATUS_NOTIFICATION, ModelHost
 from lsp_server.settings import Settings
@@ -19,13 +23,14 @@ FIM_PROMPT = "<\uff5cfim\u2581begin\uff5c>x = <\uff5cfim\u2581hole\uff5c>\n<\uff
 class Recorder:
     def __init__(self) -> None:
         self.states: list[dict] = []
+        self.messages: list[tuple[types.MessageType, str]] = []
 
     def notify(self, method: str, params: dict) -> None:
         assert method == STATUS_NOTIFICATION
         self.states.append(params)
 
     def show_message(self, kind: types.MessageType, text: str) -> None:
-        pass
+        self.messages.append((kind, text))
 
     async def begin_progress(self, title: str, message: str, cancel: CancelToken | None = None):
         class Done:
@@ -77,3 +82,50 @@ async def test_a_prompt_given_as_a_function_is_built_in_the_generation_thread():
     by_text = await host.generate(engine, FIM_PROMPT, 8, (), CancelToken())
     assert by_function.text == by_text.text != ""
     assert built_in and built_in[0] != threading.current_thread().name  # not on the event loop
+
+
+def linked_model(model: Path, dest: Path, report: dict | str | None) -> Path:
+    """The model's files linked into ``dest``, with its own parity.json (none when ``report`` is None)."""
+    dest.mkdir()
+    for name in ("model.onnx", "model.onnx.data", "tokenizer.json", "tokenizer_config.json", "manifest.json"):
+        (dest / name).symlink_to(model / name)
+    if report is not None:
+        (dest / "parity.json").write_text(report if isinstance(report, str) else json.dumps(report))
+    return dest
+
+
+async def load_real(folder: Path) -> tuple[ModelHost, Recorder]:
+    client = Recorder()
+    host = ModelHost(client, lambda settings: Engine(settings.model))
+    await host.start_loading(Settings(model=str(folder)))
+    return host, client
+
+
+@pytest.mark.parametrize(
+    ("report", "status"),
+    [
+        ({"status": "pending", "passed": False}, "pending"),
+        ({"status": "failed", "passed": False, "kind": "consistency"}, "failed"),
+        ({"passed": False}, "failed"),  # written before reports had a status
+        (None, "missing"),
+        ("{not json", "unreadable"),
+    ],
+)
+async def test_a_folder_not_checked_or_failed_is_told_once_per_load(tiny_model, tmp_path, report, status):
+    folder = linked_model(tiny_model, tmp_path / "model", report)
+    host, client = await load_real(folder)
+    engine = await host.engine()
+    for _ in range(2):
+        await host.generate(engine, FIM_PROMPT, 2, (), CancelToken())
+    assert len(client.messages) == 1  # per load, not per request
+    kind, text = client.messages[0]
+    assert kind == types.MessageType.Warning and engine.gate.status == status
+    assert str(folder) in text and f"parity status: {status}" in text and f"magicoder-export validate {folder}" in text
+    await host.start_loading(Settings(model=str(folder)))
+    assert [m[1] for m in client.messages] == [text, text]
+
+
+@pytest.mark.parametrize("report", [{"status": "passed", "passed": True}, {"passed": True}])
+async def test_a_passed_folder_loads_without_a_warning(tiny_model, tmp_path, report):
+    host, client = await load_real(linked_model(tiny_model, tmp_path / "model", report))
+    assert client.messages == [] and (await host.engine()).gate.passed

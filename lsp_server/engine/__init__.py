@@ -1,6 +1,7 @@
 """The inference engine: reads a model folder (manifest.json + ONNX graph + tokenizer), knows nothing of LSP."""
 
 from .engine import BUILD_HINT, Engine, ModelNotFoundError
+from .gate import GateStatus
 from .generate import CancelToken, GenerationResult
 from .manifest import Manifest, ManifestError
 from .sampling import GREEDY, Sampling
@@ -11,6 +12,7 @@ __all__ = [
     "CancelToken",
     "Engine",
     "EngineError",
+    "GateStatus",
     "GREEDY",
     "Sampling",
     "GenerationResult",

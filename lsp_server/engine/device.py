@@ -80,3 +80,17 @@ def session_device(session: ort.InferenceSession, requested: list) -> str:
     if asked_cuda and CUDA not in got:
         log.warning("CUDA could not be loaded (CUDA 12/13 and cuDNN 9 libraries needed); running on CPU")
     return "cuda" if CUDA in got else "cpu"
+
+
+def cuda_works(model: bytes | str) -> bool:
+    """Whether onnxruntime really runs ``model`` (a tiny graph will do) with the CUDA provider here:
+    this onnxruntime has the provider, and the CUDA and cuDNN libraries load."""
+    if CUDA not in ort.get_available_providers():
+        return False
+    providers = providers_for("cuda", "cuda")
+    try:
+        session = ort.InferenceSession(model, providers=providers)
+    except Exception as exc:  # onnxruntime raises its own exception types
+        log.warning("onnxruntime cannot create a CUDA session: %s", exc)
+        return False
+    return session_device(session, providers) == "cuda"

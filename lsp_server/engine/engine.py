@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from . import gate as gate_mod
 from . import manifest as manifest_mod
 from .generate import CancelToken, GenerationResult, generate
 from .prefix import PrefixCache
@@ -60,6 +61,7 @@ class Engine:
             raise ModelNotFoundError(f"{exc}: {BUILD_HINT}") from exc
         start = time.perf_counter()
         self.folder = folder
+        self.gate = gate_mod.read_status(folder, self.manifest)  # was the folder checked, and did it pass?
         self.tokenizer = TextTokenizer(folder / self.manifest.tokenizer, add_bos=self.manifest.prompt.add_bos)
         self.session = DecoderSession(folder, self.manifest, threads, device)
         self.cache = PrefixCache(self.session)
