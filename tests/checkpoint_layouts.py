@@ -56,3 +56,11 @@ def tied(src: Path, dst: Path) -> Path:
     copy_files(src, dst)
     assert "lm_head.weight" not in load_file(dst / "model.safetensors")
     return dst
+
+
+LAYOUTS = {"bf16-sharded": bf16_sharded, "bin": bin_shards, "tied": tied}
+
+
+def layouts(src: Path, root: Path, *names: str) -> dict[str, Path]:
+    """The fp32 checkpoint ``src`` and, under ``root``, the named layouts of it."""
+    return {"fp32": src, **{name: LAYOUTS[name](src, root / name) for name in names}}

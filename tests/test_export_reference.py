@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from checkpoint_layouts import bf16_sharded, tied
+from checkpoint_layouts import layouts
 
 from export.reference import full_model_logits, reference_logits, streamed_logits, streams
 
@@ -21,12 +21,7 @@ SEQUENCES = [
 
 @pytest.fixture(scope="module")
 def checkpoints(tiny_model: Path, tmp_path_factory) -> dict[str, Path]:
-    root = tmp_path_factory.mktemp("reference")
-    return {
-        "fp32": tiny_model / "hf",
-        "bf16-sharded": bf16_sharded(tiny_model / "hf", root / "bf16"),
-        "tied": tied(tiny_model / "hf", root / "tied"),
-    }
+    return layouts(tiny_model / "hf", tmp_path_factory.mktemp("reference"), "bf16-sharded", "tied")
 
 
 @pytest.mark.parametrize("checkpoint", ["fp32", "bf16-sharded", "tied"])

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from checkpoint_layouts import bf16_sharded, bin_shards, tied
+from checkpoint_layouts import layouts, tied
 
 from export.cli import main as export_main
 from export.genai_builder import build_onnx
@@ -17,12 +17,7 @@ from export.streaming import streaming_gap
 
 @pytest.fixture(scope="module")
 def checkpoints(tiny_model: Path, tmp_path_factory) -> dict[str, Path]:
-    root = tmp_path_factory.mktemp("checkpoints")
-    return {
-        "fp32": tiny_model / "hf",
-        "bf16-sharded": bf16_sharded(tiny_model / "hf", root / "bf16"),
-        "bin": bin_shards(tiny_model / "hf", root / "bin"),
-    }
+    return layouts(tiny_model / "hf", tmp_path_factory.mktemp("checkpoints"), "bf16-sharded", "bin")
 
 
 def digests(folder: Path) -> dict[str, str]:
