@@ -115,7 +115,8 @@ async def _serve(model: Path, log: Path, options: dict, load_timeout_s: float) -
 
 def engine_load(log: Path) -> dict:
     """The engine's own load and warm-up time and its thread count, from the server's log file."""
-    m = ENGINE_LOAD.search(log.read_text(errors="replace")) if log.is_file() else None
+    found = list(ENGINE_LOAD.finditer(log.read_text(errors="replace"))) if log.is_file() else []
+    m = found[-1] if found else None  # the latest load (the log file is appended to)
     return {"engine_load_s": float(m[1]), "warmup_s": float(m[2]), "threads": int(m[3])} if m else {}
 
 
@@ -123,5 +124,6 @@ def serve(model: Path, log: Path, ask_tokens: int, inline_tokens: int, load_time
     """Start the server on ``model``, wait for the model, ask one inline completion and one Ask Magicoder."""
     options = {"maxNewTokens": ask_tokens, "inlineMaxNewTokens": inline_tokens, "device": "cpu"}
     log.parent.mkdir(parents=True, exist_ok=True)
+    log.unlink(missing_ok=True)  # the server appends: start this session's log afresh
     result = asyncio.run(_serve(model, log, options, load_timeout_s))
     return {**result, **engine_load(log), "options": options}

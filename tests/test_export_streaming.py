@@ -31,6 +31,7 @@ CASES = [
     ("fp32", "int8", "cpu"),
     ("bf16-sharded", "int4", "cpu"),
     ("bf16-sharded", "fp16", "cuda"),
+    ("bf16-sharded", "int4", "cuda"),
     ("bf16-sharded", "fp32", "cpu"),
     ("bin", "int4", "cpu"),
 ]
