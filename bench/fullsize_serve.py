@@ -1,4 +1,4 @@
-"""Serve an exported folder with the real server over a real LSP session (demo.client): one inline
+"""Serve an exported folder with the real server over a real LSP session (scripted_editor): one inline
 completion and one Ask Magicoder on demo/sample.py; model load time, server RSS and each answer's speed.
 
 Speeds are the server's own log line per answered request (window/logMessage, read as
@@ -16,7 +16,7 @@ from pathlib import Path
 from lsprotocol import types
 
 from bench.typing_storm import logged_ms, rss_mb
-from demo.client import CLIENT_CAPABILITIES, Document, EditorSession, make_session
+from scripted_editor import CLIENT_CAPABILITIES, Document, EditorSession, make_session
 from demo.run_demo import SAMPLE, find_line
 
 TOKENS = re.compile(r"(\d+) prompt tokens \((\d+) cached\), (\d+) new \((\w+)\), TTFT ([\d.]+) ms, ([\d.]+) tok/s")

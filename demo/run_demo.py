@@ -16,7 +16,7 @@ from pathlib import Path
 
 from lsprotocol import types
 
-from .client import CLIENT_CAPABILITIES, Document, make_session
+from scripted_editor import CLIENT_CAPABILITIES, Document, make_session
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MODEL = ROOT / "models" / "tiny"

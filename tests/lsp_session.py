@@ -12,7 +12,7 @@ from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 from pytest_lsp.client import make_test_lsp_client
 
-from demo.client import fix_code_action_union
+from scripted_editor import fix_code_action_union
 
 SERVER = [sys.executable, "-m", "lsp_server", "--stdio"]
 CLIENTS = ("visual-studio-code", "neovim")

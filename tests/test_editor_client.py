@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from lsprotocol import types
 
-from demo.client import CLIENT_CAPABILITIES, Document, EditorSession, make_session
+from scripted_editor import CLIENT_CAPABILITIES, Document, EditorSession, make_session
 
 ROOT = Path(__file__).resolve().parent.parent
 CLIENT = ROOT / "editor-client"

@@ -14,7 +14,7 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 from pytest_lsp import LanguageClient
 
-from demo.client import apply_text_edits
+from scripted_editor import apply_text_edits
 from lsp_server.assist import answer_to_code, ask_prompt, inline_context, inline_prompt, inline_text, plan_ask
 from lsp_server.prompts import FimTokens
 

@@ -1,4 +1,4 @@
-"""A small LSP client session against magicoder-lsp (used by the demo)."""
+"""The scripted editor's LSP session against magicoder-lsp: documents, edits, status and logs."""
 
 from __future__ import annotations
 
@@ -60,7 +60,7 @@ class EditorSession:
 
 
 def make_session() -> EditorSession:
-    client = LanguageClient("magicoder-demo", "0.1.0")
+    client = LanguageClient("magicoder-scripted-editor", "0.1.0")
     fix_code_action_union(client.protocol._converter)
     session = EditorSession(client)
 
