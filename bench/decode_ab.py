@@ -8,33 +8,26 @@ decode speed by several percent. Here every pair starts two new processes, ours 
 first alternates), on the engine benchmark's models (build them first with `python -m bench.engine_bench`).
 Each process warms up, then decodes `--runs` times; its median is one sample. Reported per case: the
 median of the pairs' ratios ours/genai, a 95 % bootstrap interval of that median, and in how many pairs
-ours was the faster. Writes its section of bench/RESULTS.md and bench/decode_ab.json.
+ours was the faster. Writes its section of bench/results/RESULTS.md and bench/results/decode_ab.json.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import random
 import statistics
 import sys
 import time
 from pathlib import Path
 
-from bench.engine_bench import Worker, built_model, code_prompts
-from bench.sections import write_section
+from bench.lib.models import built_model
+from bench.lib.paths import RESULTS
+from bench.lib.prompts import code_prompts
+from bench.lib.sections import write_section
+from bench.lib.stats import bootstrap_median_interval
+from bench.lib.worker import Worker
 
-ROOT = Path(__file__).resolve().parent.parent
 NEW, THREADS, WARMUP_TOKENS = 128, 2, 8
-
-
-def bootstrap_median_interval(values: list[float], level: float = 0.95, resamples: int = 4000,
-                              seed: int = 0) -> tuple[float, float]:
-    """Percentile bootstrap interval of the median of `values`."""
-    rng = random.Random(seed)
-    medians = sorted(statistics.median(rng.choices(values, k=len(values))) for _ in range(resamples))
-    tail = (1 - level) / 2
-    return medians[int(tail * resamples)], medians[min(resamples - 1, int((1 - tail) * resamples))]
 
 
 def one_process(kind: str, folder: Path, ids: list[int], runs: int) -> float:
@@ -86,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--pairs", type=int, default=20)
     p.add_argument("--runs", type=int, default=3, help="decodes per process (its median is the sample)")
     p.add_argument("--cases", default="fp32@200,int4@200,fp32@2000,int4@2000")
-    p.add_argument("--out", type=Path, default=ROOT / "bench")
+    p.add_argument("--out", type=Path, default=RESULTS)
     args = p.parse_args(argv)
     cases = []
     for case in args.cases.split(","):

@@ -5,7 +5,7 @@
 The engine benchmark runs each runner in its own process (so that peak RSS is its own); this one runs
 the three in one process, interleaved, on the engine benchmark's fp32 and int4 models (build them
 first with `python -m bench.engine_bench`), to tell the decode loop's own cost from process effects.
-Writes its section of bench/RESULTS.md.
+Writes its section of bench/results/RESULTS.md.
 """
 
 from __future__ import annotations
@@ -18,11 +18,12 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.engine_bench import built_model, code_prompts
-from bench.runners import Genai, Ours
-from bench.sections import write_section
+from bench.lib.models import built_model
+from bench.lib.paths import RESULTS
+from bench.lib.prompts import code_prompts
+from bench.lib.runners import Genai, Ours
+from bench.lib.sections import write_section
 
-ROOT = Path(__file__).resolve().parent.parent
 PROMPT, NEW, THREADS = 200, 128, 2
 
 
@@ -46,7 +47,7 @@ def loops(folder: Path, ids: list[int]) -> dict:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--reps", type=int, default=7)
-    p.add_argument("--out", type=Path, default=ROOT / "bench")
+    p.add_argument("--out", type=Path, default=RESULTS)
     args = p.parse_args(argv)
     rows = ["## Decode in one process: ours vs a bare onnxruntime loop vs onnxruntime-genai", "",
             f"The engine benchmark's models, {PROMPT}-token prompt, {NEW} greedy tokens, {THREADS} threads, medians of "

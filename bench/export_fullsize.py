@@ -4,14 +4,14 @@
   .venv/bin/python -m bench.export_fullsize --layers 1 2 4 8 --compare-no-streaming   (memory against the layer count)
   .venv/bin/python -m bench.export_fullsize --report-only         (rewrite both reports from the JSON)
 
-Writes the checkpoint tensor by tensor (bench.fullsize_checkpoint) into .cache/bench/export-fullsize/,
+Writes the checkpoint tensor by tensor (bench.lib.checkpoint) into .cache/bench/export-fullsize/,
 runs `magicoder-export build CKPT --output OUT --precision int4 --target cpu --parity-gate report` and the
-same with `--precision fp16 --target cuda` as measured child processes (bench.fullsize_measure: time per
+same with `--precision fp16 --target cuda` as measured child processes (bench.lib.build_measure: time per
 phase, whole-process and conversion peak RSS, model folder size, peak extra disk), then serves the int4
-folder with the real server for one inline completion and one Ask Magicoder (bench.fullsize_serve).
+folder with the real server for one inline completion and one Ask Magicoder (bench.lib.serve).
 The checkpoint is deleted afterwards, the model folders too unless --keep.  With one layer count the
-results go to the "run" section of bench/export_fullsize.json and to bench/EXPORT_FULLSIZE.md, with
-several to its "scaling" section and to bench/EXPORT_SCALE.md (no serving).
+results go to the "run" section of bench/results/export_fullsize.json and to bench/results/EXPORT_FULLSIZE.md,
+with several to its "scaling" section and to bench/results/EXPORT_SCALE.md (no serving).
 """
 
 from __future__ import annotations
@@ -25,13 +25,14 @@ import sys
 import time
 from pathlib import Path
 
-from bench.fullsize_checkpoint import ROOT, SHARED_TOKENIZER, WIDTHS, CheckpointSpec, write_checkpoint
-from bench.fullsize_measure import NO_STREAMING, DiskSampler, measure_build, supports_no_streaming
-from bench.fullsize_report import render, render_scale
+from bench.lib import paths
+from bench.lib.build_measure import NO_STREAMING, DiskSampler, measure_build, supports_no_streaming
+from bench.lib.checkpoint import WIDTHS, CheckpointSpec, write_checkpoint
+from bench.lib.fullsize_report import render, render_scale
 
-WORK = ROOT / ".cache" / "bench" / "export-fullsize"
+WORK = paths.WORK / "export-fullsize"
 RUNS = {"int4-cpu": ("int4", "cpu"), "fp16-cuda": ("fp16", "cuda")}
-MAX_NO_STREAMING_LAYERS = 4  # the in-memory path needs about 2 GiB per layer at full width (bench/EXPORT_SCALE.md)
+MAX_NO_STREAMING_LAYERS = 4  # the in-memory path needs about 2 GiB per layer at full width (bench/results/EXPORT_SCALE.md)
 RESULTS_JSON, RESULTS_MD, SCALE_MD = "export_fullsize.json", "EXPORT_FULLSIZE.md", "EXPORT_SCALE.md"
 
 
@@ -52,9 +53,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--fidelity-tokens", type=int, help="passed to build (default: build's)")
     p.add_argument("--skip-resource-checks", action="store_true", help="passed to build")
     p.add_argument("--work", type=Path, default=WORK, help="checkpoints and model folders go here")
-    p.add_argument("--results-dir", type=Path, default=ROOT / "bench", help=f"where {RESULTS_JSON}, {RESULTS_MD} and {SCALE_MD} go")
+    p.add_argument("--results-dir", type=Path, default=paths.RESULTS, help=f"where {RESULTS_JSON}, {RESULTS_MD} and {SCALE_MD} go")
     p.add_argument("--report-only", action="store_true", help=f"rewrite the reports from {RESULTS_JSON}")
-    p.add_argument("--tokenizer", type=Path, default=SHARED_TOKENIZER, help="DeepSeek-Coder tokenizer folder")
+    p.add_argument("--tokenizer", type=Path, default=paths.SHARED_TOKENIZER, help="DeepSeek-Coder tokenizer folder")
     p.add_argument("--width", choices=WIDTHS, default="full", help=argparse.SUPPRESS)  # tiny: tests of this driver
     return p.parse_args(argv)
 
@@ -78,7 +79,7 @@ def build_extra(args: argparse.Namespace) -> list[str]:
 
 def run_names(args: argparse.Namespace, layers: int) -> dict[str, tuple[str, str, list[str]]]:
     """name -> (precision, target, extra build options); the in-memory twins only where they fit in memory."""
-    runs = {name: (*RUNS[name], []) for name in args.runs}
+    runs: dict[str, tuple[str, str, list[str]]] = {name: (*RUNS[name], []) for name in args.runs}
     if args.compare_no_streaming and (args.width != "full" or layers <= MAX_NO_STREAMING_LAYERS):
         runs.update({f"{name}-no-streaming": (*RUNS[name], [NO_STREAMING]) for name in args.runs})
     return runs
@@ -115,7 +116,7 @@ def export_all(args: argparse.Namespace, ckpt: Path, layers: int) -> dict[str, d
 
 
 def serve_int4(args: argparse.Namespace, layers: int, exports: dict) -> dict:
-    from bench.fullsize_serve import serve  # lsp client imports: only when serving
+    from bench.lib.serve import serve  # lsp client imports: only when serving
 
     if not exports.get("int4-cpu", {}).get("published"):
         return {"skipped": "no int4 model folder was published"}

@@ -22,12 +22,13 @@ import sys
 import time
 from pathlib import Path
 
-from bench.engine_bench import code_prompts
-from bench.gpu_report import graph_bytes, render, summarize
-from bench.runners import Genai, Ours
+from bench.lib.gpu_report import GraphBytes, graph_bytes, render, summarize
+from bench.lib.models import exported, hf_model
+from bench.lib.paths import SHARED_TOKENIZER
+from bench.lib.prompts import code_prompts
+from bench.lib.runners import Genai, Ours
 
 PRECISIONS = ("fp16", "int4")
-DEFAULT_TOKENIZER = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "deepseek-coder-tokenizer"
 
 
 def log(message: str) -> None:
@@ -36,16 +37,22 @@ def log(message: str) -> None:
 
 def copy_bandwidth_bytes_per_s(device: str) -> float:
     """A large device-to-device copy, counting bytes read and written."""
-    if device == "cpu":
-        import numpy as np
+    return cpu_copy_bandwidth() if device == "cpu" else cuda_copy_bandwidth()
 
-        src = np.ones(1 << 27, np.uint8)
-        dst = np.empty_like(src)
+
+def cpu_copy_bandwidth() -> float:
+    import numpy as np
+
+    src = np.ones(1 << 27, np.uint8)
+    dst = np.empty_like(src)
+    np.copyto(dst, src)
+    start = time.perf_counter()
+    for _ in range(5):
         np.copyto(dst, src)
-        start = time.perf_counter()
-        for _ in range(5):
-            np.copyto(dst, src)
-        return 2 * src.nbytes * 5 / (time.perf_counter() - start)
+    return 2 * src.nbytes * 5 / (time.perf_counter() - start)
+
+
+def cuda_copy_bandwidth() -> float:
     import torch
 
     src = torch.empty(1 << 30, dtype=torch.uint8, device="cuda").random_()
@@ -62,43 +69,29 @@ def copy_bandwidth_bytes_per_s(device: str) -> float:
 
 def build(args: argparse.Namespace, layers: int) -> dict[str, Path]:
     """The HF model at ``layers`` layers and its fp16 and int4 cuda exports (kept when present)."""
-    from export.cli import main as export_main
-    from export.tiny import TinySpec, build_tiny_hf_model
-
     work = args.work / f"h{args.hidden}-l{layers}"
-    hf = work / "hf"
-    if not (hf / "config.json").is_file():
-        start = time.perf_counter()
-        spec = TinySpec(hidden_size=args.hidden, num_layers=layers, num_heads=args.heads,
-                        intermediate_size=args.intermediate, seed=5)
-        build_tiny_hf_model(hf, spec, args.tokenizer if (args.tokenizer / "tokenizer.json").is_file() else None)
-        log(f"L{layers}: Hugging Face model built in {time.perf_counter() - start:.0f}s")
-    out: dict[str, Path] = {}
+
+    def say(message: str) -> None:
+        log(f"L{layers}: {message}")
+
+    shape = {"hidden": args.hidden, "layers": layers, "heads": args.heads, "intermediate": args.intermediate}
+    hf = hf_model(work / "hf", shape, seed=5, tokenizer=args.tokenizer, log=say)
     if args.prebuild:
-        return out
-    for precision in PRECISIONS:
-        folder = work / precision
-        if not (folder / "manifest.json").is_file():
-            start = time.perf_counter()
-            argv = ["build", str(hf), "--output", str(folder), "--precision", precision, "--target", "cuda",
-                    "--parity-tokens", str(args.parity_tokens), "--fidelity-tokens", "64"]
-            # Random weights: int4 drifts from fp32, and the speed comparison needs every graph; the
-            # report gives each export's parity (measured where the graph runs: on the GPU).
-            argv += ["--parity-gate", "report"]
-            if args.device == "cpu":  # the CPU run of this script: gate there too, rather than leave it pending
-                argv += ["--gate-on-cpu"]
-            if export_main(argv) != 0:
-                raise SystemExit(f"L{layers} {precision} export failed")
-            log(f"L{layers}: {precision} exported in {time.perf_counter() - start:.0f}s")
-        out[precision] = folder
-    return out
+        return {}
+    options = ["--parity-tokens", str(args.parity_tokens), "--fidelity-tokens", "64"]
+    # Random weights: int4 drifts from fp32, and the speed comparison needs every graph; the
+    # report gives each export's parity (measured where the graph runs: on the GPU).
+    options += ["--parity-gate", "report"]
+    if args.device == "cpu":  # the CPU run of this script: gate there too, rather than leave it pending
+        options += ["--gate-on-cpu"]
+    return {precision: exported(hf, work / precision, precision, "cuda", options, log=say) for precision in PRECISIONS}
 
 
 def measure(models: dict[int, dict[str, Path]], args: argparse.Namespace) -> tuple[dict, dict]:
     """Medians of TTFT and decode tok/s per runner; whether ours and genai chose the same tokens."""
     any_model = next(iter(models.values()))["fp16"]
     prompts, _, _ = code_prompts(any_model / "tokenizer.json", (200, 2000), 10)
-    runners = {}
+    runners: dict[str, Ours | Genai] = {}
     for n, folders in models.items():
         for precision, folder in folders.items():
             runners[f"ours {precision} L{n}"] = Ours(str(folder), args.threads, args.device)
@@ -117,7 +110,7 @@ def measure(models: dict[int, dict[str, Path]], args: argparse.Namespace) -> tup
                     samples[name].setdefault(f"ttft_{length}", []).append(r["ttft_s"])
                     samples[name].setdefault(f"decode_{length}", []).append(r["decode_tps"])
         log(f"rep {rep} done")
-    medians = {name: {k: statistics.median(v) for k, v in s.items()} for name, s in samples.items()}
+    medians: dict[str, dict] = {name: {k: statistics.median(v) for k, v in s.items()} for name, s in samples.items()}
     for name, runner in runners.items():
         if isinstance(runner, Ours):
             medians[name]["step_split_200"] = step_split(runner, prompts[200], args.new_tokens)
@@ -182,7 +175,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--hidden", type=int, default=4096)
     p.add_argument("--heads", type=int, default=32)
     p.add_argument("--intermediate", type=int, default=11008)
-    p.add_argument("--tokenizer", type=Path, default=DEFAULT_TOKENIZER, help="Hugging Face tokenizer folder")
+    p.add_argument("--tokenizer", type=Path, default=SHARED_TOKENIZER, help="Hugging Face tokenizer folder")
     p.add_argument("--threads", type=int, default=0, help="intra-op threads of the CPU work (0: default)")
     p.add_argument("--reps", type=int, default=5)
     p.add_argument("--new-tokens", type=int, default=128)
@@ -201,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     bandwidth = copy_bandwidth_bytes_per_s(args.device)
     log(f"copy bandwidth {bandwidth / 1e9:.0f} GB/s")
     results, same = measure(models, args)
-    bytes_by = {}
+    bytes_by: dict[str, dict[int, GraphBytes]] = {}
     for precision in PRECISIONS:
         bytes_by[precision] = {}
         for n, folders in models.items():

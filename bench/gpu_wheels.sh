@@ -17,7 +17,7 @@ done
 rm -rf .gpu && mkdir -p .gpu/c1/tokenizer
 parts=(.whl/onnxruntime_gpu-*.part-*)
 cp .whl/onnxruntime_genai_cuda-*.whl .whl/cattrs-*.whl "${parts[-1]}" .gpu/c1/
-tokenizer=../shared/data/deepseek-coder-tokenizer
+tokenizer=$(python3 -c 'from bench.lib.paths import SHARED_TOKENIZER; print(SHARED_TOKENIZER)')
 [ -d "$tokenizer" ] && cp "$tokenizer"/*.json .gpu/c1/tokenizer/
 for i in "${!parts[@]}"; do
     if [ "$i" -lt $((${#parts[@]} - 1)) ]; then mkdir -p ".gpu/p$i" && cp "${parts[$i]}" ".gpu/p$i/"; fi

@@ -1,6 +1,6 @@
 """Export fidelity on a model with real structure: train the tiny model, export it, compare precisions.
 
-  .venv/bin/python -m bench.train_tiny [--minutes 4] [--retrain]
+  .venv/bin/python -m bench.train_tiny [--minutes 4] [--retrain] [--out DIR]
 
 Random weights give near-flat logits (top-1 margins of 1e-4..1e-2), so int4/int8 fidelity measured
 on them says nothing.  This script trains the tiny Magicoder-shaped model (hidden 256, 4 layers,
@@ -9,7 +9,7 @@ the Python standard library's sources (CPU), exports it through `magicoder-expor
 fp32, fp16, int8 (the builder's 8-bit MatMulNBits, not quantize_dynamic) and int4 (two variants), and
 measures each against transformers fp32 on held-out standard-library files (every 10th file, never
 trained on): top-1 agreement, perplexity, KL, logit error, plus the gate's greedy comparison.
-Writes bench/EXPORT_RESULTS.md and bench/export_results.json.
+Writes bench/results/EXPORT_RESULTS.md and bench/results/export_results.json.
 """
 
 from __future__ import annotations
@@ -24,11 +24,13 @@ import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-WORK = ROOT / ".cache" / "bench" / "export-trained"
+from bench.lib import paths
+
+WORK = paths.WORK / "export-trained"
 SEQ, BATCH = 256, 16
-VARIANTS = [  # (label, build options)
+VARIANTS: list[tuple[str, dict[str, Any]]] = [  # (label, build options)
     ("fp32", dict(precision="fp32")),
     ("fp16", dict(precision="fp16")),
     ("int8 (block 32, acc. 4)", dict(precision="int8")),
@@ -114,9 +116,9 @@ def train(hf_dir: Path, minutes: float, train_files: list[Path]) -> dict:
 
 
 def measure(hf_dir: Path, texts: tuple[str, ...]) -> list[dict]:
+    from export.describe import describe
     from export.options import BuildOptions
     from export.pipeline import export_folder
-    from export.describe import describe
     from export.validate import ParityError, validate
 
     rows = []
@@ -134,6 +136,7 @@ def measure(hf_dir: Path, texts: tuple[str, ...]) -> list[dict]:
         gate = json.loads((out / "parity.json").read_text())
         manifest = describe(out, name=label, source="", precision=options.resolved().precision)
         held = validate(hf_dir, out, manifest, new_tokens=8, fidelity_tokens=8192, texts=texts)
+        assert held.fidelity is not None  # measured on the held-out texts
         rows.append(
             {
                 "variant": label,
@@ -151,8 +154,9 @@ def measure(hf_dir: Path, texts: tuple[str, ...]) -> list[dict]:
     return rows
 
 
-def write_report(data: dict) -> None:
-    (ROOT / "bench" / "export_results.json").write_text(json.dumps(data, indent=2) + "\n")
+def write_report(data: dict, out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "export_results.json").write_text(json.dumps(data, indent=2) + "\n")
     t = data["training"]
     lines = [
         "# Export fidelity: fp32 / fp16 / int8 / int4 on a trained tiny model",
@@ -163,7 +167,7 @@ def write_report(data: dict) -> None:
         f"{t['final_loss']}) on {data['train_files']} Python standard-library files. Held out: "
         f"{data['held_files']} other files (every 10th); measured on {data['held_positions']} next-token positions "
         f"of {data['held_texts']} chunks from them. {data['machine']}; {data['date']}.",
-        "Reproduce: `.venv/bin/python -m bench.train_tiny` (writes this file and `bench/export_results.json`).",
+        "Reproduce: `.venv/bin/python -m bench.train_tiny` (writes this file and `bench/results/export_results.json`).",
         "",
         "Every row is compared with transformers fp32 on the same weights. Top-1 agreement: the ONNX model's "
         "argmax equals transformers'. Accuracy: argmax equals the actual next token. int8 is the onnxruntime-genai "
@@ -194,13 +198,14 @@ def write_report(data: dict) -> None:
         if r["gate_failures"]:
             lines.append(f"- {r['variant']}: " + "; ".join(r["gate_failures"][:2]))
     lines.append("")
-    (ROOT / "bench" / "EXPORT_RESULTS.md").write_text("\n".join(lines))
+    (out / "EXPORT_RESULTS.md").write_text("\n".join(lines))
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--minutes", type=float, default=4.0, help="training time budget (default 4)")
     parser.add_argument("--retrain", action="store_true", help="train again even if a checkpoint exists")
+    parser.add_argument("--out", type=Path, default=paths.RESULTS, help="where EXPORT_RESULTS.md and its JSON go")
     args = parser.parse_args(argv)
     logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(message)s")
     hf_dir = WORK / "hf"
@@ -222,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
         "date": time.strftime("%Y-%m-%d"),
         "rows": rows,
     }
-    write_report(data)
+    write_report(data, args.out)
     return 0
 
 

@@ -10,7 +10,7 @@ superseded, the last one of a burst is answered.  Every 10th keystroke also send
 and of the cheap requests, how many completions were cancelled, the server's RSS before/after,
 whether a generation was still running afterwards, and the LSP overhead: end-to-end latency
 minus the engine's time from the server's log line (p50 over sequential requests).
-Writes bench/storm.json and its section of bench/RESULTS.md.
+Writes bench/results/storm.json and its section of bench/results/RESULTS.md.
 """
 
 from __future__ import annotations
@@ -18,18 +18,18 @@ from __future__ import annotations
 import argparse
 import json
 import queue
-import re
 import statistics
 import sys
 import textwrap
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
-from lsp_raw import RawServer  # noqa: E402
-
-from bench.sections import write_section  # noqa: E402
+from bench.lib.models import tiny_model
+from bench.lib.paths import RESULTS, TINY_MODEL
+from bench.lib.sections import write_section
+from bench.lib.server_watch import logged_ms, rss_mb
+from bench.lib.stats import pct
+from scripted_editor.raw import RawServer
 
 URI = "file:///storm/example.py"
 
@@ -52,26 +52,9 @@ class TimedServer(RawServer):
         return self.responses.get(json.dumps(msg_id))
 
 
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def pct(values: list[float], q: float) -> float:
-    return statistics.quantiles(values, n=100)[q - 1] if len(values) >= 2 else (values[0] if values else float("nan"))
-
-
 def inline_params(line: int, character: int) -> dict:
     return {"textDocument": {"uri": URI}, "position": {"line": line, "character": character},
             "context": {"triggerKind": 2}}
-
-
-def logged_ms(message: str) -> tuple[float, float] | None:
-    """(engine time = TTFT + decode, the server's total) from its one log line per answered request."""
-    m = re.search(r"TTFT ([\d.]+) ms, [\d.]+ tok/s, decode ([\d.]+) ms, total ([\d.]+) ms", message)
-    return (float(m.group(1)) + float(m.group(2)), float(m.group(3))) if m else None
 
 
 def source_file() -> tuple[str, str]:
@@ -110,7 +93,7 @@ class Typist:
 def storm(typist: Typist, keystrokes: int, rate: float, burst: int, pause_s: float) -> dict:
     """Keystrokes at ``rate`` per second in bursts of ``burst``, ``pause_s`` between bursts."""
     server = typist.server
-    sent: dict[int, tuple[str, float]] = {}
+    sent: dict[object, tuple[str, float]] = {}
     previous = None
     start = time.perf_counter()
     for i in range(keystrokes):
@@ -169,23 +152,22 @@ def sequential_overhead(typist: Typist, count: int) -> dict[str, list[float]]:
     return overheads
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     p.add_argument("--keystrokes", type=int, default=2000)
     p.add_argument("--rate", type=float, default=50.0)
     p.add_argument("--burst", type=int, default=20, help="keystrokes typed without a pause")
     p.add_argument("--pause-ms", type=float, default=400.0, help="pause after each burst")
-    p.add_argument("--model", type=Path, default=ROOT / "models" / "tiny")
-    p.add_argument("--out", type=Path, default=ROOT / "bench")
-    args = p.parse_args(argv)
-    if not (args.model / "manifest.json").is_file():
-        from demo.run_demo import SHARED_TOKENIZER, ensure_model
+    p.add_argument("--model", type=Path, default=TINY_MODEL)
+    p.add_argument("--out", type=Path, default=RESULTS)
+    return p.parse_args(argv)
 
-        ensure_model(args.model, SHARED_TOKENIZER if SHARED_TOKENIZER.is_dir() else None)
-    server = TimedServer("--model", str(args.model))
+
+def ready_server(model: Path) -> TimedServer:
+    """The server on ``model``, initialized, once it has answered one completion (the model is loaded)."""
+    server = TimedServer("--model", str(model))
     caps = {"textDocument": {"inlineCompletion": {}}, "workspace": {"applyEdit": True}}
     server.initialize({"inlineMaxNewTokens": 16}, caps)
-    # Wait for the model: one completion answered.
     server.notify("textDocument/didOpen", {"textDocument": {"uri": "file:///storm/warm.py", "languageId": "python",
                                                              "version": 1, "text": "x = 1\n"}})
     for _ in range(600):
@@ -195,6 +177,12 @@ def main(argv: list[str] | None = None) -> int:
         if "error" not in reply:
             break
         time.sleep(0.1)
+    return server
+
+
+def measure(args: argparse.Namespace) -> dict:
+    """A warm-up storm, the measured storm, then the sequential overhead requests: the numbers of storm.json."""
+    server = ready_server(args.model)
     typist = Typist(server)
     warm_up = storm(typist, args.keystrokes // 4, args.rate, args.burst, args.pause_ms / 1000)  # warm-up: arenas and pages reach their working size
     rss_before = rss_mb(server.proc.pid)
@@ -207,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
     crashed = server.proc.poll() is not None
     server.close()
     lat = result["lat"]
-    data = {
+    return {
         "keystrokes": args.keystrokes, "rate_per_s": args.rate, "burst": args.burst, "pause_ms": args.pause_ms, "storm_seconds": result["seconds"],
         "inline_answered": len(lat["inline"]), "inline_cancelled": result["cancelled"],
         "unanswered": result["unanswered"],
@@ -221,8 +209,12 @@ def main(argv: list[str] | None = None) -> int:
         "server_crashed": crashed,
         "requests_sent": warm_up["requests"] + result["requests"] + len(overhead["all"]),
     }
-    (args.out / "storm.json").write_text(json.dumps(data, indent=2) + "\n")
-    rows = [
+
+
+def report(args: argparse.Namespace, data: dict) -> list[str]:
+    """The storm's section of RESULTS.md."""
+    crashed, rss_before, rss_after = data["server_crashed"], data["rss_before_mb"], data["rss_after_mb"]
+    return [
         "## LSP server: typing storm", "",
         f"{args.keystrokes} keystrokes at {args.rate:.0f}/s in bursts of {args.burst} with {args.pause_ms:.0f} ms pauses, "
         f"against the tiny model ({args.model.name}), each a didChange "
@@ -243,6 +235,14 @@ def main(argv: list[str] | None = None) -> int:
         f"transport and JSON-RPC {data['lsp_overhead_transport_p50_ms']:.1f}) | ≤ 5 ms |",
         f"| server crashed | {crashed} (after {data['requests_sent']} requests, warm-up included) | False |",
     ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    tiny_model(args.model)
+    data = measure(args)
+    (args.out / "storm.json").write_text(json.dumps(data, indent=2) + "\n")
+    rows = report(args, data)
     write_section(args.out / "RESULTS.md", "storm", "\n".join(rows))
     print("\n".join(rows))
     return 0

@@ -1,4 +1,4 @@
-"""The main job: build the tiny model if missing, start magicoder-lsp, drive a real LSP session.
+"""The demo: build the tiny model if missing, start magicoder-lsp, drive a real LSP session.
 
   python -m demo.run_demo [--model DIR] [--tokenizer DIR]
 

@@ -26,8 +26,7 @@ from lsp_server.engine.manifest import (
     PromptFormat,
     SpecialTokens,
 )
-
-from .tiny import BOS, EOS, EOT, FIM_BEGIN, FIM_END, FIM_HOLE
+from lsp_server.magicoder import BOS, EOS, EOT, FIM_BEGIN, FIM_END, FIM_HOLE
 
 _ONNX_TO_NP = {onnx.TensorProto.FLOAT: "float32", onnx.TensorProto.FLOAT16: "float16"}
 _VERSIONED = ("onnxruntime", "onnxruntime-genai", "onnx", "transformers", "torch", "tokenizers", "optimum-onnx")

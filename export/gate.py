@@ -15,7 +15,7 @@ import shlex
 from dataclasses import asdict
 from pathlib import Path
 
-from lsp_server.engine import device
+from lsp_server.engine import cuda_works
 from lsp_server.engine import manifest as manifest_mod
 from lsp_server.engine.gate import PENDING, UNREADABLE, GateStatus, read_status
 from lsp_server.engine.manifest import Manifest
@@ -43,7 +43,7 @@ def _probe_model() -> bytes:
 @functools.cache
 def cuda_usable() -> bool:
     """Whether onnxruntime can run a session on the GPU here (the engine's own provider choice)."""
-    return device.cuda_works(_probe_model())
+    return cuda_works(_probe_model())
 
 
 def gate_is_pending(options: BuildOptions) -> bool:

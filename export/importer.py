@@ -22,10 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
+from lsp_server.engine import DecoderSession, TextTokenizer
 from lsp_server.engine import manifest as manifest_mod
 from lsp_server.engine.manifest import Manifest
-from lsp_server.engine.session import DecoderSession
-from lsp_server.engine.tokenizer import TextTokenizer
 
 from .describe import describe, package_versions
 from .parity import PARITY_PROMPTS, PromptParity, onnx_greedy, own_copy, rel_error

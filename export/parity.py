@@ -15,13 +15,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from lsp_server.magicoder import MAGICODER_PROMPT_TEMPLATE
+from lsp_server.prompts import build_ask_prompt
+
 PARITY_PROMPTS = (
     "def fibonacci(n):\n",
     "import os\nimport sys\n\n\nclass Config:\n    def __init__(self, path):\n",
     "// binary search over a sorted array\nfunction search(xs, target) {\n",
-    "You are an exceptionally intelligent coding assistant that consistently delivers accurate and "
-    "reliable responses to user instructions.\n\n@@ Instruction\nWrite a function that reverses a "
-    "string.\n\n@@ Response\n```python\n",
+    # an Ask Magicoder prompt, as the server builds it
+    build_ask_prompt(MAGICODER_PROMPT_TEMPLATE, "Write a function that reverses a string.", "", "python"),
     "SELECT name, count(*) FROM users WHERE created_at > '2024-01-01' GROUP BY name",
 )
 

@@ -1,7 +1,7 @@
 """Checks before an export starts, for what would otherwise fail late: architecture, RAM, disk.
 
 The RAM and disk figures are estimates from the model's config, with factors measured on full-width
-Magicoder-shaped models (bench/EXPORT_FULLSIZE.md at 32 layers, bench/EXPORT_SCALE.md at 1-8):
+Magicoder-shaped models (bench/results/EXPORT_FULLSIZE.md at 32 layers, bench/results/EXPORT_SCALE.md at 1-8):
 
 * the streaming converter (the default) holds one module at a time: its peak is a constant plus a
   multiple of the largest single weight (the LM head: the builder casts, transposes and, for

@@ -10,23 +10,19 @@ from __future__ import annotations
 
 import json
 import logging
-import shutil
 import sysconfig
 from dataclasses import dataclass
 from pathlib import Path
 
+from lsp_server.magicoder import BOS, EOS, EOT, FIM_BEGIN, FIM_END, FIM_HOLE
+
+from .tokenizer_export import copy_tokenizer
+
 log = logging.getLogger(__name__)
 
-# The DeepSeek-Coder special tokens (ids are read from the tokenizer, never assumed).
-BOS = "<｜begin▁of▁sentence｜>"
-EOS = "<｜end▁of▁sentence｜>"
-FIM_HOLE = "<｜fim▁hole｜>"
-FIM_BEGIN = "<｜fim▁begin｜>"
-FIM_END = "<｜fim▁end｜>"
-EOT = "<|EOT|>"
+# DeepSeek-Coder's added tokens, in its order (ids are read from the tokenizer, never assumed).
 ADDED_TOKENS = [BOS, EOS, FIM_HOLE, FIM_BEGIN, FIM_END, "<pad>", "<|User|>", "<|Assistant|>", EOT]
 SPECIAL_TOKENS = {BOS, EOS}  # only these two are "special" in DeepSeek's tokenizer
-TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")
 
 
 @dataclass(frozen=True)
@@ -143,16 +139,6 @@ def train_tokenizer(out_dir: Path, vocab_size: int) -> None:
     (out_dir / "special_tokens_map.json").write_text(
         json.dumps({"bos_token": BOS, "eos_token": EOS, "pad_token": EOS}, indent=2)
     )
-
-
-def copy_tokenizer(src: Path, dst: Path) -> None:
-    """Copy a Hugging Face tokenizer folder (tokenizer.json is required)."""
-    if not (src / "tokenizer.json").is_file():
-        raise FileNotFoundError(f"{src} has no tokenizer.json (a Hugging Face fast-tokenizer folder is needed)")
-    dst.mkdir(parents=True, exist_ok=True)
-    for name in TOKENIZER_FILES:
-        if (src / name).is_file():
-            shutil.copyfile(src / name, dst / name)
 
 
 def _round_up(n: int, multiple: int) -> int:

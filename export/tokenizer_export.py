@@ -12,21 +12,32 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 from pathlib import Path
 
-from lsp_server.engine.tokenizer import TextTokenizer
-
-from .tiny import copy_tokenizer
+from lsp_server.engine import TextTokenizer
+from lsp_server.magicoder import FIM_BEGIN, FIM_END, FIM_HOLE
 
 log = logging.getLogger(__name__)
 
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")
 EDGE_TEXTS = (
     "",
     "x",
     "  indented\r\n\ttabs and trailing spaces   \n",
-    "<｜fim▁begin｜>def f(a):\n    <｜fim▁hole｜>\n    return a<｜fim▁end｜>",
+    f"{FIM_BEGIN}def f(a):\n    {FIM_HOLE}\n    return a{FIM_END}",
     "emoji 🐍 and CJK 漢字, accents: naïve café, digits 1234567890",
 )
+
+
+def copy_tokenizer(src: Path, dst: Path) -> None:
+    """Copy a Hugging Face tokenizer folder (tokenizer.json is required)."""
+    if not (src / "tokenizer.json").is_file():
+        raise FileNotFoundError(f"{src} has no tokenizer.json (a Hugging Face fast-tokenizer folder is needed)")
+    dst.mkdir(parents=True, exist_ok=True)
+    for name in TOKENIZER_FILES:
+        if (src / name).is_file():
+            shutil.copyfile(src / name, dst / name)
 
 
 def _transformers_tokenizer(hf_dir: Path, trust_remote_code: bool = False):

@@ -1,7 +1,7 @@
 """A deterministic, model-less stand-in for the engine: ``magicoder-lsp --fake-engine``.
 
-For end-to-end tests and demos of everything around the model: the same API as engine.Engine,
-exact answers, no files. What it answers:
+For end-to-end tests and demos of everything around the model: the engine interface
+(engine.api.InferenceEngine), exact answers, no files, no onnxruntime. What it answers:
 
 - an instruction primed with a code fence (Ask, fix, docstring, tests): ``<comment> fake: <request>``,
   then the instruction's code, the closing fence and a sentence (which the server must cut off);
@@ -23,9 +23,20 @@ from collections.abc import Iterator, Sequence
 from pathlib import PurePath
 
 from .comments import comment_markers
-from .engine import CancelToken, EngineError, GenerationResult
+from .engine.api import (
+    FINISH_CANCELLED,
+    FINISH_EOS,
+    FINISH_LENGTH,
+    FINISH_STOP,
+    CancelToken,
+    EngineError,
+    GenerationResult,
+    InferenceEngine,
+)
+from .engine.gate import GateStatus
 from .engine.manifest import Dims, Manifest, SpecialTokens
 from .engine.sampling import GREEDY, Sampling
+from .magicoder import INSTRUCTION_HEADER
 from .settings import Settings
 
 MODES = ("echo", "fail")
@@ -33,7 +44,11 @@ TOKEN_CHARS = 4
 CONTEXT_LENGTH = 4096
 SILENT_REQUEST = "say nothing"
 FIM_ANSWER = "fake_completion()\n{indent}second_line()\n{outdent}dedented_line()\n"
-_FENCED = re.compile(r"@@ Instruction\n(?P<request>.*?)\n\n(?P<fence>`{3,})(?P<lang>[^\n]*)\n(?P<code>.*?)\n(?P=fence)", re.S)
+_FENCED = re.compile(
+    re.escape(INSTRUCTION_HEADER) + r"\n(?P<request>.*?)\n\n"
+    r"(?P<fence>`{3,})(?P<lang>[^\n]*)\n(?P<code>.*?)\n(?P=fence)",
+    re.DOTALL,
+)
 
 
 def fake_answer(prompt: str, manifest: Manifest) -> str:
@@ -45,7 +60,7 @@ def fake_answer(prompt: str, manifest: Manifest) -> str:
         indent = line[: len(line) - len(line.lstrip(" \t"))]
         return FIM_ANSWER.format(indent=indent, outdent=indent[:-1])
     match = _FENCED.search(prompt)
-    request = match.group("request") if match else prompt.split("@@ Instruction\n", 1)[-1].split("\n", 1)[0]
+    request = match.group("request") if match else prompt.split(INSTRUCTION_HEADER + "\n", 1)[-1].split("\n", 1)[0]
     if not prompt.endswith("```" + (match.group("lang") if match else "") + "\n"):
         return f"Fake explanation: {request}"
     if request.strip() == SILENT_REQUEST:
@@ -55,12 +70,12 @@ def fake_answer(prompt: str, manifest: Manifest) -> str:
     return f"{marker} fake: {request}\n{code}\n```\nThat is all."
 
 
-class FakeEngine:
-    """engine.Engine's interface, answering with fake_answer."""
+class FakeEngine(InferenceEngine):
+    """The engine interface, answering with fake_answer."""
 
     provider = "fake"
     device = "cpu"
-    gate = None  # no model folder, so no parity report to tell about
+    gate: GateStatus | None = None  # no model folder, so no parity report to tell about
 
     def __init__(self, folder: str | None = None, threads: int | None = None, device: str = "auto",
                  mode: str = "echo", token_ms: float = 0.0):
@@ -76,10 +91,6 @@ class FakeEngine:
         self.mode, self.token_ms = mode, token_ms
         self._lock = threading.Lock()
         self._last_prompt = ""
-
-    @property
-    def name(self) -> str:
-        return self.manifest.name
 
     def count_tokens(self, text: str) -> int:
         return -(-len(text) // TOKEN_CHARS)
@@ -102,7 +113,8 @@ class FakeEngine:
         with self._lock:
             yield from self._generate(prompt, max_new_tokens, stop_strings, cancel, result, reuse_prefix, wake)
 
-    def _generate(self, prompt, max_new_tokens, stop_strings, cancel, result, reuse_prefix, wake) -> Iterator[str]:
+    def _generate(self, prompt: str, max_new_tokens: int, stop_strings: Sequence[str], cancel: CancelToken | None,
+                  result: GenerationResult, reuse_prefix: bool, wake: threading.Event) -> Iterator[str]:
         shared = 0
         if reuse_prefix:
             while shared < min(len(prompt), len(self._last_prompt)) and prompt[shared] == self._last_prompt[shared]:
@@ -115,13 +127,13 @@ class FakeEngine:
             answer = answer[: min(cuts)]
         pieces = [answer[i : i + TOKEN_CHARS] for i in range(0, len(answer), TOKEN_CHARS)]
         start = time.perf_counter()
-        result.finish_reason = "stop" if cuts else "eos"
+        result.finish_reason = FINISH_STOP if cuts else FINISH_EOS
         for step, piece in enumerate(pieces):
             if step >= max_new_tokens:
-                result.finish_reason = "length"
+                result.finish_reason = FINISH_LENGTH
                 break
             if wake.wait(self.token_ms / 1000) if self.token_ms else wake.is_set():
-                result.finish_reason = "cancelled"
+                result.finish_reason = FINISH_CANCELLED
                 break
             if step == 0:
                 result.ttft_s = time.perf_counter() - start
@@ -129,14 +141,6 @@ class FakeEngine:
             result.text += piece
             yield piece
         result.decode_s = max(0.0, time.perf_counter() - start - result.ttft_s)
-
-    def complete(self, prompt: str, max_new_tokens: int, stop_strings: Sequence[str] = (),
-                 cancel: CancelToken | None = None, reuse_prefix: bool = True,
-                 sampling: Sampling = GREEDY) -> GenerationResult:
-        result = GenerationResult()
-        for _ in self.stream(prompt, max_new_tokens, stop_strings, cancel, result, reuse_prefix, sampling):
-            pass
-        return result
 
 
 def fake_factory(settings: Settings, mode: str = "echo", token_ms: float = 0.0) -> FakeEngine:

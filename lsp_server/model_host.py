@@ -9,12 +9,13 @@ import logging
 import shlex
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, Protocol
 
 from lsprotocol import types
 
-from .engine import BUILD_HINT, CancelToken, Engine, EngineError, GateStatus, GenerationResult
-from .engine.gate import FAILED, MISSING, PENDING, UNREADABLE
+from .engine.api import BUILD_HINT, CancelToken, EngineError, GenerationResult, InferenceEngine
+from .engine.gate import FAILED, MISSING, PENDING, UNREADABLE, GateStatus
 from .engine.sampling import GREEDY, Sampling
 from .errors import RequestFailed
 from .settings import Settings
@@ -26,7 +27,7 @@ PROGRESS_INTERVAL_S = 0.1  # partial answers are reported at most this often
 BUSY_AFTER_S = 0.1  # "busy" only for generations that last: no status-bar flicker per keystroke
 STATUS_REFRESH_S = 2.0  # short generations update the status's tok/s at most this often
 OnText = Callable[[str, int], None]  # (answer so far, tokens so far)
-EngineFactory = Callable[[Settings], Any]  # an engine.Engine or a stand-in with its interface
+EngineFactory = Callable[[Settings], InferenceEngine]  # the ONNX engine, or a stand-in
 
 
 class Client(Protocol):
@@ -67,17 +68,20 @@ def gate_warning(gate: GateStatus | None) -> str | None:
     )
 
 
-def real_engine(settings: Settings) -> Engine:
+def real_engine(settings: Settings) -> InferenceEngine:
+    """The ONNX engine on the configured model folder (onnxruntime is imported here, not before)."""
     if not settings.model:
         raise EngineError(f"no model folder is configured: {BUILD_HINT}")
-    return Engine(settings.model, settings.threads, settings.device)
+    from .engine.engine import Engine
+
+    return Engine(Path(settings.model), settings.threads, settings.device)
 
 
 class ModelHost:
     def __init__(self, client: Client, factory: EngineFactory = real_engine):
         self.client = client
         self.factory = factory
-        self.current: Any = None
+        self.current: InferenceEngine | None = None
         self.error: str | None = None
         self.loading: asyncio.Task | None = None
         self.tokens_per_second: float | None = None
@@ -102,7 +106,7 @@ class ModelHost:
         progress = await self.client.begin_progress("Magicoder", f"loading the model {what}")
         started = time.perf_counter()
         try:
-            self.current = await asyncio.to_thread(self.factory, settings)
+            engine = self.current = await asyncio.to_thread(self.factory, settings)
         except Exception as exc:  # EngineError, onnxruntime's errors, a broken folder: the server keeps serving
             log.debug("load failed", exc_info=True)
             self.error = f"cannot load the model: {exc}" if settings.model else str(exc)
@@ -112,13 +116,13 @@ class ModelHost:
             self.status("error", message=self.error)
             self.client.show_message(types.MessageType.Error, f"Magicoder: {self.error}")
         else:
-            log.info("model %s ready on %s", self.current.name, self.current.provider)
+            log.info("model %s ready on %s", engine.name, engine.provider)
             self.status("ready")
-            self._warn_unchecked()
+            self._warn_unchecked(engine)
 
-    def _warn_unchecked(self) -> None:
+    def _warn_unchecked(self, engine: InferenceEngine) -> None:
         """Once per load: the loaded folder was not checked against its source model, or failed its check."""
-        text = gate_warning(self.current.gate)
+        text = gate_warning(engine.gate)
         if text:
             log.warning("%s", text)
             self.client.show_message(types.MessageType.Warning, text)
@@ -136,9 +140,9 @@ class ModelHost:
             return self.error or "the model is not loaded"
         return None
 
-    async def engine(self) -> Any:
+    async def engine(self) -> InferenceEngine:
         """The loaded engine (waiting for a load in progress), or RequestFailed saying why there is none."""
-        while self.is_loading:
+        while self.loading is not None and not self.loading.done():  # is_loading, spelled out for the type checker
             await asyncio.shield(self.loading)
         if self.current is None:
             raise RequestFailed(f"Magicoder is unavailable: {self.unavailable}")
@@ -169,7 +173,7 @@ class ModelHost:
     # -- generation ------------------------------------------------------------------------
     async def generate(
         self,
-        engine: Any,
+        engine: InferenceEngine,
         prompt: str | Callable[[], str],
         max_new_tokens: int,
         stops: tuple[str, ...],

@@ -10,9 +10,8 @@ import re
 from dataclasses import dataclass
 
 from .fit import MAX_CHARS_PER_TOKEN, Align, TokenCounter, TokenStarts, fit_prefix, fit_suffix
-from .magicoder import MAGICODER_PROMPT_TEMPLATE
+from .magicoder import FIM_BEGIN, FIM_END, FIM_HOLE, INSTRUCTION_PLACEHOLDER, MAGICODER_PROMPT_TEMPLATE
 
-PLACEHOLDER = "{instruction}"
 FENCE_LANGUAGES = {
     "plaintext": "",
     "javascriptreact": "jsx",
@@ -74,9 +73,9 @@ def build_instruction(request: str, code: str, language_id: str) -> str:
 
 def fill_template(template: str, instruction: str) -> str:
     """Put the instruction into the template (str.replace, not str.format: user code is full of braces)."""
-    if PLACEHOLDER not in template:
-        raise ValueError(f"the prompt template lacks the {PLACEHOLDER} placeholder")
-    return template.replace(PLACEHOLDER, instruction)
+    if INSTRUCTION_PLACEHOLDER not in template:
+        raise ValueError(f"the prompt template lacks the {INSTRUCTION_PLACEHOLDER} placeholder")
+    return template.replace(INSTRUCTION_PLACEHOLDER, instruction)
 
 
 def prime_response(language_id: str) -> str:
@@ -93,9 +92,9 @@ def build_ask_prompt(template: str, request: str, code: str, language_id: str) -
 class FimTokens:
     """The fill-in-the-middle special tokens (DeepSeek-Coder's by default)."""
 
-    begin: str = "<\uff5cfim\u2581begin\uff5c>"
-    hole: str = "<\uff5cfim\u2581hole\uff5c>"
-    end: str = "<\uff5cfim\u2581end\uff5c>"
+    begin: str = FIM_BEGIN
+    hole: str = FIM_HOLE
+    end: str = FIM_END
 
 
 def _tokens(text: str, count_tokens: TokenCounter) -> int:

@@ -14,9 +14,10 @@ from dataclasses import dataclass, fields, replace
 import cattrs
 from cattrs.gen import make_dict_structure_fn, override
 
+from .magicoder import DEVICES
+
 MODEL_ENV = "MAGICODER_MODEL"
 SECTION = "magicoder"
-DEVICES = ("auto", "cpu", "cuda")
 LOG_LEVELS = ("debug", "info", "warning", "error")
 # Settings the engine is built with: changing one reloads the model.
 RELOAD_FIELDS = ("model", "device", "threads")
@@ -58,9 +59,9 @@ RULES: dict[str, tuple[Callable[[object], bool], str]] = {
     "threads": (_at_least(1), "a number of threads >= 1, or null"),
     "max_new_tokens": (_at_least(1), "an integer >= 1"),
     "temperature": (lambda v: 0 <= v <= 2, "a number from 0 to 2"),  # type: ignore[operator]
-    "context_budget": (_at_least(64), "an integer >= 64"),
+    "context_budget": (_at_least(256), "an integer >= 256"),
     "inline_max_new_tokens": (_at_least(1), "an integer >= 1"),
-    "inline_context_tokens": (_at_least(16), "an integer >= 16"),
+    "inline_context_tokens": (_at_least(64), "an integer >= 64"),
     "debounce_ms": (lambda v: 0 <= v <= 5000, "milliseconds from 0 to 5000"),  # type: ignore[operator]
     "log_level": (lambda v: v is None or str(v).lower() in LOG_LEVELS, f"one of {', '.join(LOG_LEVELS)}"),
 }

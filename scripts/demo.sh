@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The main job: set up, build the tiny model if missing, run a real LSP session against magicoder-lsp.
+# The demo: set up, build the tiny model if missing, run a real LSP session against magicoder-lsp.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh

@@ -1,4 +1,5 @@
-"""Shared fixtures: the tiny Magicoder-shaped model, exported once per test session."""
+"""Shared fixtures (only fixtures: what tests share besides lives in tests/helpers/): the tiny Magicoder-shaped
+model, exported once per test session."""
 
 from __future__ import annotations
 
@@ -7,20 +8,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-SHARED_TOKENIZER = ROOT.parent / "shared" / "data" / "deepseek-coder-tokenizer"
-# A fixed path, so that LSP server command lines can name it before fixtures run.
-TEST_MODEL = ROOT / ".cache" / "tests" / "tiny"
-
-needs_real_tokenizer = pytest.mark.skipif(
-    not (SHARED_TOKENIZER / "tokenizer.json").is_file(),
-    reason=f"the DeepSeek-Coder tokenizer folder {SHARED_TOKENIZER} is not present on this machine",
-)
-
-
-def tokenizer_args() -> list[str]:
-    """The real DeepSeek-Coder tokenizer where present; else the exporter trains one."""
-    return ["--tokenizer", str(SHARED_TOKENIZER)] if (SHARED_TOKENIZER / "tokenizer.json").is_file() else []
+from tests.helpers.paths import TEST_MODEL, tokenizer_args
 
 
 @pytest.fixture(scope="session")

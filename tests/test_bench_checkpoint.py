@@ -7,10 +7,9 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import SHARED_TOKENIZER, needs_real_tokenizer
 from safetensors import safe_open
 
-from bench.fullsize_checkpoint import (
+from bench.lib.checkpoint import (
     INDEX,
     CheckpointSpec,
     plan_shards,
@@ -19,6 +18,8 @@ from bench.fullsize_checkpoint import (
     tensor_values,
     write_checkpoint,
 )
+from tests.helpers.markers import needs_real_tokenizer
+from tests.helpers.paths import SHARED_TOKENIZER
 
 # Small shards: the embedding and the head each get their own, the layer another (3 files).
 SPEC = CheckpointSpec.of_width("tiny", layers=1, seed=7, shard_bytes=10_000_000)

@@ -7,12 +7,12 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import needs_real_tokenizer
 
 from bench.export_fullsize import main, parse_args, run_names
-from bench.fullsize_checkpoint import CheckpointSpec, nbytes, tensor_shapes
-from bench.fullsize_measure import NO_STREAMING, DiskSampler
+from bench.lib.build_measure import NO_STREAMING, DiskSampler
+from bench.lib.checkpoint import CheckpointSpec, nbytes, tensor_shapes
 from export.gate import cuda_usable
+from tests.helpers.markers import needs_real_tokenizer
 
 TINY = ["--width", "tiny", "--parity-tokens", "8", "--fidelity-tokens", "64"]
 ASK_TOKENS, INLINE_TOKENS = 24, 8

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 import statistics
 
-from bench.decode_ab import bootstrap_median_interval
+from bench.lib.stats import bootstrap_median_interval
 
 
 def test_the_interval_holds_the_median_and_stays_inside_the_data():

@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.helpers.paths import ROOT
+
 BIN = Path(sys.executable).parent
 
 
@@ -31,7 +33,7 @@ def test_server_needs_no_torch_or_transformers():
 
 
 def test_only_the_protocol_layer_imports_pygls():
-    package = Path(__file__).resolve().parent.parent / "lsp_server"
+    package = ROOT / "lsp_server"
     importers = sorted(
         str(p.relative_to(package)) for p in package.rglob("*.py")
         if any(line.lstrip().startswith(("import pygls", "from pygls")) for line in p.read_text().splitlines())
@@ -40,7 +42,7 @@ def test_only_the_protocol_layer_imports_pygls():
 
 
 def test_no_server_module_is_over_400_lines():
-    package = Path(__file__).resolve().parent.parent / "lsp_server"
+    package = ROOT / "lsp_server"
     long = {str(p.relative_to(package)): n for p in package.rglob("*.py")
             if "engine" not in p.parts and (n := len(p.read_text().splitlines())) > 400}
     assert long == {}

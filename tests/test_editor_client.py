@@ -23,8 +23,8 @@ import pytest
 from lsprotocol import types
 
 from scripted_editor import CLIENT_CAPABILITIES, Document, EditorSession, make_session
+from tests.helpers.paths import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 CLIENT = ROOT / "editor-client"
 CACHE = Path(
     os.environ.get("MAGICODER_EDITOR_CACHE")

@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import SHARED_TOKENIZER, needs_real_tokenizer, tokenizer_args
 
 from export.cli import main as export_main
 from export.parity import reference_greedy
 from lsp_server.engine import manifest as manifest_mod
+from tests.helpers.markers import needs_real_tokenizer
+from tests.helpers.paths import SHARED_TOKENIZER, tokenizer_args
 
 PROMPTS = [
     "def quicksort(xs):\n",

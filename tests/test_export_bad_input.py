@@ -13,14 +13,14 @@ from pathlib import Path
 
 import pytest
 import torch
-from checkpoint_layouts import bf16_sharded
 from safetensors.torch import load_file, save_file
 
 from export import spill
 from export.checkpoint import Checkpoint, CheckpointError
 from export.cli import main as export_main
+from tests.helpers.checkpoint_layouts import bf16_sharded
+from tests.helpers.paths import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 SENTINEL = "previous-export.txt"
 
 

@@ -5,14 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
 import onnx
 import pytest
-from onnx import numpy_helper
 
 from export import pipeline
 from export.cli import main as export_main
 from lsp_server.engine import manifest as manifest_mod
+from tests.helpers.faults import scale_one_weight
 
 
 def build(hf: Path, out: Path, *args: str) -> int:
@@ -66,16 +65,6 @@ def test_int8_export_uses_8_bit_matmulnbits(tiny_model: Path, tmp_path: Path):
     assert build(tiny_model / "hf", out, "--precision", "int8") == 0
     assert matmulnbits_attrs(out / "model.onnx") == {(8, 32, 4)}  # cpu default: accuracy level 4
     assert manifest_mod.read(out).precision == "int8"
-
-
-def scale_one_weight(folder: Path) -> None:
-    """Scale one MLP weight of the folder's fp32 graph by 1.01 (a planted fault); rewrites both files."""
-    model = onnx.load(str(folder / "model.onnx"), load_external_data=True)
-    weight = next(t for t in model.graph.initializer if t.name.endswith("layers.1.mlp.down_proj.MatMul.weight"))
-    scaled = numpy_helper.to_array(weight) * np.float32(1.01)
-    weight.CopyFrom(numpy_helper.from_array(scaled, weight.name))
-    (folder / "model.onnx.data").unlink()
-    onnx.save(model, str(folder / "model.onnx"), save_as_external_data=True, location="model.onnx.data")
 
 
 def perturb_one_weight(real_build_onnx):

@@ -7,12 +7,13 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import SHARED_TOKENIZER, needs_real_tokenizer
 
 from export.cli import main as export_main
 from export.tokenizer_export import export_tokenizer
 from lsp_server.engine import manifest as manifest_mod
 from lsp_server.engine.tokenizer import TextTokenizer
+from tests.helpers.markers import needs_real_tokenizer
+from tests.helpers.paths import SHARED_TOKENIZER
 
 FOREIGN_FILES = ("model.onnx", "model.onnx.data", "genai_config.json", "tokenizer.json", "tokenizer_config.json")
 

@@ -12,13 +12,13 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
 
 from export import optimum_path
 from export.cli import main as export_main
 from export.optimum_export import legacy_rope_config
 from export.parity import reference_greedy
 from lsp_server.engine import manifest as manifest_mod
+from tests.helpers.paths import ROOT
 
 OPTIMUM_PYTHON = ROOT / ".venv-optimum" / "bin" / "python"
 

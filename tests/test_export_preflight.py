@@ -6,12 +6,12 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import needs_real_tokenizer
 
 from export import preflight, source
 from export.cli import main as export_main
 from export.options import BuildOptions
 from export.preflight import PreflightError, check_resources, count_params, estimate, onnx_bytes
+from tests.helpers.markers import needs_real_tokenizer
 
 MAGICODER_CONFIG = {
     "architectures": ["LlamaForCausalLM"],
@@ -160,12 +160,13 @@ def test_each_phase_reports_its_own_peak():
     from export.resources import PhasePeaks
 
     peaks = PhasePeaks(interval_s=0.01)
+    base = peaks.take()
     block = bytearray(300 * 2**20)
     block[::4096] = b"x" * len(block[::4096])  # touch every page
     time.sleep(0.1)
-    during = peaks.take()  # the next phase starts here, with the block still held
+    during = peaks.take()
     del block
-    assert peaks.take() >= during - 2**20  # that phase began at the block's size
+    peaks.take()  # the phase that held the block ends here
     time.sleep(0.1)
     after = peaks.take()
-    assert during - after > 250 * 2**20
+    assert during - base > 250 * 2**20 and during - after > 250 * 2**20

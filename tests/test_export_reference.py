@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from checkpoint_layouts import layouts
 
 from export.reference import full_model_logits, reference_logits, streamed_logits, streams
+from tests.helpers.checkpoint_layouts import layouts
 
 SEQUENCES = [
     [32013, 1, 5, 9, 200, 17] * 9,

@@ -7,13 +7,14 @@ import json
 from pathlib import Path
 
 import pytest
-from checkpoint_layouts import layouts, tied
 
 from export.cli import main as export_main
 from export.genai_builder import build_onnx
-from export.pipeline import streaming_covers
 from export.options import BuildOptions
+from export.pipeline import streaming_covers
 from export.streaming import streaming_gap
+from tests.helpers.checkpoint_layouts import layouts, tied
+
 
 @pytest.fixture(scope="module")
 def checkpoints(tiny_model: Path, tmp_path_factory) -> dict[str, Path]:

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import onnxruntime as ort
 import pytest
-from test_export_build import scale_one_weight
 
 from export import gate
 from export import source as source_mod
@@ -18,6 +17,7 @@ from export.cli import main as export_main
 from export.options import BuildOptions
 from lsp_server.engine import device
 from lsp_server.engine import manifest as manifest_mod
+from tests.helpers.faults import scale_one_weight
 
 MODEL_FILES = ("model.onnx", "model.onnx.data", "tokenizer.json", "tokenizer_config.json", "manifest.json", "parity.json")
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bench.gpu_report import GraphBytes, extrapolate_step_s, fit_line, render
-from tests.conftest import SHARED_TOKENIZER
+from bench.lib.gpu_report import GraphBytes, extrapolate_step_s, fit_line, render
+from tests.helpers.paths import SHARED_TOKENIZER
 
 
 def test_fit_line_recovers_a_line_and_needs_two_layer_counts():

@@ -7,27 +7,17 @@ instruction's code, the closing fence and a sentence; Explain gets "Fake explana
 from __future__ import annotations
 
 import pytest
-from lsp_session import CLIENTS, code_actions, edits_of, fake_server, open_doc, run_action, span
 from lsprotocol import types
-from pytest_lsp import LanguageClient
 
 from lsp_server.fake_engine import SILENT_REQUEST
 from lsp_server.tasks import docstring_request, explain_request, unit_tests_request
+from tests.helpers.clients import CLIENTS
+from tests.helpers.edits import AnyTextEdit, edits_of, single_edit
+from tests.helpers.lsp_session import RecordingClient, code_actions, fake_server, open_doc, run_action
+from tests.helpers.positions import span
+from tests.helpers.samples import GEOMETRY, GEOMETRY_LINES
 
-SOURCE = """import math
-
-
-# add type hints
-def area(r):
-    return math.pi * r * r
-
-
-class Shape:
-    def scale(self, k):
-        self.k = k
-        return self
-"""
-LINES = SOURCE.split("\n")
+SOURCE, LINES = GEOMETRY, GEOMETRY_LINES
 URI = "file:///work/geometry.py"
 
 
@@ -35,17 +25,15 @@ client = fake_server(clients=CLIENTS)
 previewing = fake_server(options={"previewEdits": True}, clients=CLIENTS)
 
 
-def vscode(client: LanguageClient) -> bool:
+def vscode(client: RecordingClient) -> bool:
     return client.client_name == "visual-studio-code"
 
 
-def only_edit(client: LanguageClient, uri: str = URI) -> types.TextEdit:
-    (params,) = client.applied_edits
-    (edit,) = edits_of(params)[uri]
-    return edit
+def only_edit(client: RecordingClient, uri: str = URI) -> AnyTextEdit:
+    return single_edit([params.edit for params in client.applied_edits], uri)
 
 
-async def test_comment_action_replaces_the_code_below_the_comment(client: LanguageClient):
+async def test_comment_action_replaces_the_code_below_the_comment(client: RecordingClient):
     open_doc(client, URI, SOURCE, version=3)
     actions = await code_actions(client, URI, span(3, 0, 5, 26))
     assert [a.title for a in actions] == [
@@ -67,7 +55,7 @@ async def test_comment_action_replaces_the_code_below_the_comment(client: Langua
         assert params.edit.document_changes is None and list(params.edit.changes) == [URI]
 
 
-async def test_free_text_instruction_is_reindented_to_the_selection(client: LanguageClient):
+async def test_free_text_instruction_is_reindented_to_the_selection(client: RecordingClient):
     open_doc(client, URI, SOURCE)
     argument = {"uri": URI, "version": 1, "range": {"start": {"line": 9, "character": 0}, "end": {"line": 12, "character": 0}},
                 "instruction": "rename k to factor"}
@@ -82,7 +70,7 @@ async def test_free_text_instruction_is_reindented_to_the_selection(client: Lang
     )
 
 
-async def test_diagnostic_fix_puts_the_message_in_the_instruction(client: LanguageClient):
+async def test_diagnostic_fix_puts_the_message_in_the_instruction(client: RecordingClient):
     open_doc(client, URI, SOURCE)
     problem = types.Diagnostic(span(5, 11, 5, 15), "undefined name 'math'", source="pyflakes")
     actions = await code_actions(client, URI, span(5, 4, 5, 4), [problem])
@@ -98,7 +86,7 @@ async def test_diagnostic_fix_puts_the_message_in_the_instruction(client: Langua
     assert edit.new_text == f"    # fake: {request}\n    return math.pi * r * r"
 
 
-async def test_explain_answers_with_text_not_an_edit(client: LanguageClient):
+async def test_explain_answers_with_text_not_an_edit(client: RecordingClient):
     open_doc(client, URI, SOURCE)
     actions = await code_actions(client, URI, span(4, 0, 6, 0), only=["refactor.magicoder.explain"])
     assert [a.title for a in actions] == ["Ask Magicoder: explain this code"]
@@ -111,7 +99,7 @@ async def test_explain_answers_with_text_not_an_edit(client: LanguageClient):
     assert [m.message for m in client.messages] == [f"Magicoder: {expected}"]
 
 
-async def test_add_docstring_rewrites_the_selection(client: LanguageClient):
+async def test_add_docstring_rewrites_the_selection(client: RecordingClient):
     open_doc(client, URI, SOURCE)
     (action,) = [a for a in await code_actions(client, URI, span(4, 0, 6, 0)) if a.title.endswith("docstring")]
     await run_action(client, action)
@@ -120,7 +108,7 @@ async def test_add_docstring_rewrites_the_selection(client: LanguageClient):
     assert edit.new_text == f"# fake: {docstring_request('python')}\ndef area(r):\n    return math.pi * r * r"
 
 
-async def test_write_tests_creates_the_test_file(client: LanguageClient, tmp_path):
+async def test_write_tests_creates_the_test_file(client: RecordingClient, tmp_path):
     source_uri = (tmp_path / "geometry.py").as_uri()
     target = tmp_path / "test_geometry.py"
     open_doc(client, source_uri, SOURCE)
@@ -136,11 +124,11 @@ async def test_write_tests_creates_the_test_file(client: LanguageClient, tmp_pat
         assert not target.exists()  # the editor creates it
     else:  # no resource operations: the server created the empty file, the editor fills it
         assert target.read_text() == ""
-    (edit,) = edits_of(params)[target.as_uri()]
+    (edit,) = edits_of(params.edit)[target.as_uri()]
     assert edit.range == span(0, 0, 0, 0) and edit.new_text == code
 
 
-async def test_write_tests_appends_to_an_existing_test_file(client: LanguageClient, tmp_path):
+async def test_write_tests_appends_to_an_existing_test_file(client: RecordingClient, tmp_path):
     (tmp_path / "tests").mkdir()
     target = tmp_path / "tests" / "test_geometry.py"
     target.write_text("import geometry")
@@ -149,12 +137,12 @@ async def test_write_tests_appends_to_an_existing_test_file(client: LanguageClie
     (action,) = [a for a in await code_actions(client, source_uri, span(4, 0, 6, 0)) if a.title.endswith("tests")]
     await run_action(client, action)
     (params,) = client.applied_edits
-    (edit,) = edits_of(params)[target.as_uri()]
+    (edit,) = edits_of(params.edit)[target.as_uri()]
     assert edit.range == span(0, 15, 0, 15) and edit.new_text.startswith("\n\n# fake: Write unit tests with pytest")
     assert target.read_text() == "import geometry"  # the editor writes, not the server
 
 
-async def test_preview_setting_marks_edits_as_needing_confirmation(previewing: LanguageClient):
+async def test_preview_setting_marks_edits_as_needing_confirmation(previewing: RecordingClient):
     open_doc(previewing, URI, SOURCE)
     actions = await code_actions(previewing, URI, span(3, 0, 5, 26))
     await run_action(previewing, actions[0])
@@ -167,7 +155,7 @@ async def test_preview_setting_marks_edits_as_needing_confirmation(previewing: L
         assert params.edit.change_annotations is None
 
 
-async def test_edit_refused_by_the_editor_is_reported(client: LanguageClient):
+async def test_edit_refused_by_the_editor_is_reported(client: RecordingClient):
     client.apply_result = types.ApplyWorkspaceEditResult(applied=False, failure_reason="read-only file")
     open_doc(client, URI, SOURCE)
     actions = await code_actions(client, URI, span(3, 0, 5, 26))
@@ -177,7 +165,7 @@ async def test_edit_refused_by_the_editor_is_reported(client: LanguageClient):
     }
 
 
-async def test_no_instruction_no_action(client: LanguageClient):
+async def test_no_instruction_no_action(client: RecordingClient):
     open_doc(client, URI, SOURCE)
     assert not await code_actions(client, URI, span(0, 0, 0, 0))  # the cursor, no comment above
     assert not await code_actions(client, URI, span(1, 0, 2, 0))  # blank lines only
@@ -185,7 +173,7 @@ async def test_no_instruction_no_action(client: LanguageClient):
     assert ask.title == "Ask Magicoder: add type hints"  # the comment directly above the selection
 
 
-async def test_an_answer_without_code_changes_nothing(client: LanguageClient):
+async def test_an_answer_without_code_changes_nothing(client: RecordingClient):
     open_doc(client, URI, SOURCE)
     argument = {"uri": URI, "version": 1, "instruction": SILENT_REQUEST,
                 "range": {"start": {"line": 4, "character": 0}, "end": {"line": 5, "character": 26}}}

@@ -10,10 +10,20 @@ import asyncio
 import time
 
 import pytest
-from lsp_session import change_doc, code_actions, fake_server, inline, open_doc, pos, run_action, span, wait_until
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
-from pytest_lsp import LanguageClient
+
+from tests.helpers.lsp_session import (
+    RecordingClient,
+    change_doc,
+    code_actions,
+    fake_server,
+    inline,
+    open_doc,
+    run_action,
+)
+from tests.helpers.positions import pos, span
+from tests.helpers.waiting import wait_until
 
 TOKEN_MS = 50
 URI = "file:///work/big.py"
@@ -26,7 +36,7 @@ FAST_ENOUGH_S = 6.0  # a stopped generation frees the engine at once; a running 
 client = fake_server("--fake-token-ms", str(TOKEN_MS), options={"debounceMs": 0})
 
 
-def ask_progress(client: LanguageClient) -> tuple[object, list]:
+def ask_progress(client: RecordingClient) -> tuple[object, list]:
     """The token and reports of the Ask Magicoder progress (the model's loading has one too)."""
     found = [(token, reports) for token, reports in client.progress_reports.items()
              if reports and reports[0].title.startswith("Ask Magicoder")]
@@ -34,12 +44,12 @@ def ask_progress(client: LanguageClient) -> tuple[object, list]:
     return found[0] if found else (None, [])
 
 
-def send(client: LanguageClient, method: str, params: object, msg_id: str) -> asyncio.Future:
+def send(client: RecordingClient, method: str, params: object, msg_id: str) -> asyncio.Future:
     """A request with our own id (to cancel it); pytest-lsp sends it when the task first runs."""
     return asyncio.ensure_future(client.protocol.send_request_async(method, params, msg_id=msg_id))
 
 
-async def answered_quickly(client: LanguageClient) -> float:
+async def answered_quickly(client: RecordingClient) -> float:
     """Seconds an inline completion takes (it queues behind any generation still running)."""
     started = time.monotonic()
     result = await asyncio.wait_for(inline(client, URI, pos(1, 0)), 30)
@@ -47,7 +57,7 @@ async def answered_quickly(client: LanguageClient) -> float:
     return time.monotonic() - started
 
 
-async def test_progress_streams_the_partial_answer(client: LanguageClient):
+async def test_progress_streams_the_partial_answer(client: RecordingClient):
     open_doc(client, URI, SMALL)
     (action, *_) = await code_actions(client, URI, span(0, 0, 2, 12))
     assert (await run_action(client, action))["applied"] is True
@@ -58,7 +68,7 @@ async def test_progress_streams_the_partial_answer(client: LanguageClient):
     assert partial and all(m and m in "# fake: add one\ndef f(x):\n    return x" for m in partial), partial
 
 
-async def test_a_document_changed_during_the_answer_is_not_overwritten(client: LanguageClient):
+async def test_a_document_changed_during_the_answer_is_not_overwritten(client: RecordingClient):
     open_doc(client, URI, SMALL)
     (action, *_) = await code_actions(client, URI, span(0, 0, 2, 12))
     task = asyncio.ensure_future(run_action(client, action))
@@ -70,7 +80,7 @@ async def test_a_document_changed_during_the_answer_is_not_overwritten(client: L
     assert [m.type for m in client.messages] == [types.MessageType.Warning]
 
 
-async def test_progress_cancel_stops_the_generation(client: LanguageClient):
+async def test_progress_cancel_stops_the_generation(client: RecordingClient):
     open_doc(client, URI, BIG)
     (action, *_) = await code_actions(client, URI, span(0, 0, 61, 0))
     task = asyncio.ensure_future(run_action(client, action))
@@ -84,7 +94,7 @@ async def test_progress_cancel_stops_the_generation(client: LanguageClient):
     assert await answered_quickly(client) < FAST_ENOUGH_S
 
 
-async def cancel_mid_generation(client: LanguageClient, method: str, params: object, msg_id: str) -> None:
+async def cancel_mid_generation(client: RecordingClient, method: str, params: object, msg_id: str) -> None:
     """Send a request, $/cancelRequest it once its generation runs: it ends with -32800 and the engine is free at once."""
     future = send(client, method, params, msg_id)
     await wait_until(lambda: any(s["state"] == "busy" for s in client.statuses), what="the generation to start")
@@ -95,7 +105,7 @@ async def cancel_mid_generation(client: LanguageClient, method: str, params: obj
     assert await answered_quickly(client) < FAST_ENOUGH_S
 
 
-async def test_cancel_request_stops_an_ask_generation(client: LanguageClient):
+async def test_cancel_request_stops_an_ask_generation(client: RecordingClient):
     """pygls cancels only the command's future; the server must stop the decode behind it too."""
     open_doc(client, URI, BIG)
     (action, *_) = await code_actions(client, URI, span(0, 0, 61, 0))
@@ -104,7 +114,7 @@ async def test_cancel_request_stops_an_ask_generation(client: LanguageClient):
     assert client.applied_edits == []
 
 
-async def test_cancel_request_stops_an_inline_generation(client: LanguageClient):
+async def test_cancel_request_stops_an_inline_generation(client: RecordingClient):
     open_doc(client, URI, BIG)
     params = types.InlineCompletionParams(
         context=types.InlineCompletionContext(trigger_kind=types.InlineCompletionTriggerKind.Invoked),
@@ -114,7 +124,7 @@ async def test_cancel_request_stops_an_inline_generation(client: LanguageClient)
     await cancel_mid_generation(client, types.TEXT_DOCUMENT_INLINE_COMPLETION, params, "inline-1")
 
 
-async def test_shutdown_stops_running_generations(client: LanguageClient):
+async def test_shutdown_stops_running_generations(client: RecordingClient):
     open_doc(client, URI, BIG)
     (action, *_) = await code_actions(client, URI, span(0, 0, 61, 0))
     task = asyncio.ensure_future(run_action(client, action))

@@ -4,42 +4,52 @@ VS Code and Neovim capability sets (Neovim: UTF-8 positions, no documentChanges,
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 
 import pytest
 import pytest_lsp
-from conftest import TEST_MODEL
-from lsp_session import CLIENTS, code_actions, complete, config, finish, inline, open_doc, pos, run_action, span, start
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
-from pytest_lsp import LanguageClient
 
-from scripted_editor import apply_text_edits
 from lsp_server.assist import answer_to_code, ask_prompt, inline_context, inline_prompt, inline_text, plan_ask
 from lsp_server.prompts import FimTokens
+from scripted_editor import apply_text_edits
+from tests.helpers.clients import CLIENTS
+from tests.helpers.lsp_session import (
+    RecordingClient,
+    code_actions,
+    complete,
+    config,
+    finish,
+    inline,
+    open_doc,
+    run_action,
+    start,
+)
+from tests.helpers.paths import ROOT, TEST_MODEL
+from tests.helpers.positions import pos, span
 
 URI = "file:///work/example.py"
 # The editor end-to-end test's sample file, plus an indented line to complete on.
-SOURCE = (Path(__file__).resolve().parent.parent / "editor-client" / "e2e" / "sample.py").read_text(encoding="utf-8") + "    \n"
+SOURCE = (ROOT / "editor-client" / "e2e" / "sample.py").read_text(encoding="utf-8") + "    \n"
 ASK_RANGE = span(3, 0, 8, 17)  # comment + function
 INLINE_AT = pos(13, 4)
 
 
 @pytest_lsp.fixture(config=config("--model", str(TEST_MODEL)), params=CLIENTS)
-async def client(lsp_client: LanguageClient, tiny_model, request):
+async def client(lsp_client: RecordingClient, tiny_model, request):
     await start(lsp_client, request.param)
     yield
     await finish(lsp_client)
 
 
 @pytest_lsp.fixture(config=config("--model", str(TEST_MODEL) + "-missing"))
-async def modelless(lsp_client: LanguageClient):
+async def modelless(lsp_client: RecordingClient):
     await start(lsp_client)
     yield
     await finish(lsp_client)
 
 
-async def test_ask_magicoder_applies_the_models_answer_to_the_right_lines(client: LanguageClient, engine):
+async def test_ask_magicoder_applies_the_models_answer_to_the_right_lines(client: RecordingClient, engine):
     open_doc(client, URI, SOURCE, version=7)
     actions = await code_actions(client, URI, ASK_RANGE)
     assert actions[0].title == "Ask Magicoder: return the sum of the squares of xs"
@@ -68,7 +78,7 @@ async def test_ask_magicoder_applies_the_models_answer_to_the_right_lines(client
     assert any(line.startswith("Ask Magicoder (ask): ") and "TTFT" in line for line in (m.message for m in client.log_messages))
 
 
-async def test_completion_is_the_models_fim_answer(client: LanguageClient, engine):
+async def test_completion_is_the_models_fim_answer(client: RecordingClient, engine):
     """VS Code: textDocument/inlineCompletion; Neovim (none): the textDocument/completion fallback."""
     open_doc(client, URI, SOURCE)
     ctx = inline_context(SOURCE, len("\n".join(SOURCE.split("\n")[:13])) + 1 + 4)
@@ -85,7 +95,7 @@ async def test_completion_is_the_models_fim_answer(client: LanguageClient, engin
         assert result.is_incomplete is True
 
 
-async def test_stale_version_is_refused_and_nothing_is_edited(client: LanguageClient):
+async def test_stale_version_is_refused_and_nothing_is_edited(client: RecordingClient):
     open_doc(client, URI, SOURCE)
     (action, *_) = await code_actions(client, URI, ASK_RANGE)
     client.text_document_did_change(
@@ -99,7 +109,7 @@ async def test_stale_version_is_refused_and_nothing_is_edited(client: LanguageCl
     assert client.applied_edits == []
 
 
-async def test_missing_model_starts_explains_and_answers_with_errors(modelless: LanguageClient):
+async def test_missing_model_starts_explains_and_answers_with_errors(modelless: RecordingClient):
     open_doc(modelless, URI, SOURCE)
     for _ in range(100):
         if modelless.messages:

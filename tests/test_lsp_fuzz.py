@@ -15,9 +15,9 @@ import os
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from lsp_raw import RawServer
 
 from lsp_server.tasks import TASKS
+from scripted_editor.raw import RawServer
 
 EXAMPLES = int(os.environ.get("MAGICODER_FUZZ_EXAMPLES", "150"))
 ANSWER_TIMEOUT_S = 20.0

@@ -10,14 +10,16 @@ from __future__ import annotations
 import asyncio
 import time
 
-from lsp_session import CLIENTS, complete, fake_server, inline, open_doc, pos
 from lsprotocol import types
-from pytest_lsp import LanguageClient
 
 from lsp_server.text import units
+from tests.helpers.clients import CLIENTS
+from tests.helpers.lsp_session import RecordingClient, complete, fake_server, inline, open_doc
+from tests.helpers.positions import pos
+from tests.helpers.samples import INLINE_SOURCE
 
 URI = "file:///work/code.py"
-SOURCE = "def f(x):\n    y = x + 1\n    \n    s = '🐍' + na\n"
+SOURCE = INLINE_SOURCE
 
 
 client = fake_server(clients=CLIENTS)
@@ -25,7 +27,7 @@ slow = fake_server("--fake-token-ms", "50", options={"debounceMs": 0})
 debouncing = fake_server(options={"debounceMs": 300})
 
 
-async def suggestion(client: LanguageClient, uri: str, position) -> str | None:
+async def suggestion(client: RecordingClient, uri: str, position) -> str | None:
     """The ghost text (VS Code) or the completion item's text (Neovim), at a position after no word."""
     if client.client_name == "visual-studio-code":
         items = (await inline(client, uri, position)).items
@@ -36,17 +38,17 @@ async def suggestion(client: LanguageClient, uri: str, position) -> str | None:
     return items[0].text_edit.new_text if items else None
 
 
-async def test_multi_line_on_a_blank_line_stops_at_the_dedent(client: LanguageClient):
+async def test_multi_line_on_a_blank_line_stops_at_the_dedent(client: RecordingClient):
     open_doc(client, URI, SOURCE)
     assert await suggestion(client, URI, pos(2, 4)) == "fake_completion()\n    second_line()"
 
 
-async def test_single_line_mid_statement(client: LanguageClient):
+async def test_single_line_mid_statement(client: RecordingClient):
     open_doc(client, URI, SOURCE)
     assert await suggestion(client, URI, pos(1, 8)) == "fake_completion()"
 
 
-async def test_columns_count_in_the_negotiated_encoding(client: LanguageClient):
+async def test_columns_count_in_the_negotiated_encoding(client: RecordingClient):
     """After an emoji: 2 UTF-16 units (VS Code), 4 UTF-8 bytes (Neovim); the word before the cursor is replaced."""
     open_doc(client, URI, SOURCE)
     line = SOURCE.split("\n")[3]
@@ -60,7 +62,7 @@ async def test_columns_count_in_the_negotiated_encoding(client: LanguageClient):
         assert item.text_edit.range.start == pos(3, units(line, encoding) - 2) and item.text_edit.range.end == end
 
 
-async def test_crlf_document_and_a_position_inside_a_surrogate_pair(client: LanguageClient):
+async def test_crlf_document_and_a_position_inside_a_surrogate_pair(client: RecordingClient):
     text = "x = '😀'\r\n    \r\nz = 1\r\n"
     open_doc(client, URI, text)
     assert await suggestion(client, URI, pos(1, 4)) == "fake_completion()\n    second_line()"
@@ -70,7 +72,7 @@ async def test_crlf_document_and_a_position_inside_a_surrogate_pair(client: Lang
         assert [i.insert_text for i in result.items] == ["fake_completion()"]
 
 
-async def test_inline_setting_off_gives_nothing(client: LanguageClient):
+async def test_inline_setting_off_gives_nothing(client: RecordingClient):
     open_doc(client, URI, SOURCE)
     client.workspace_did_change_configuration(_settings({"inlineEnabled": False}))
     await asyncio.sleep(0.2)
@@ -81,7 +83,7 @@ def _settings(values: dict) -> types.DidChangeConfigurationParams:
     return types.DidChangeConfigurationParams(settings={"magicoder": values})
 
 
-async def test_ten_megabyte_document(client: LanguageClient):
+async def test_ten_megabyte_document(client: RecordingClient):
     big = "".join(f"value_{i} = compute({i})  # 🐍\n" for i in range(330_000)) + "def tail():\n    \n"
     assert len(big) > 10_000_000
     open_doc(client, "file:///work/big.py", big)
@@ -92,7 +94,7 @@ async def test_ten_megabyte_document(client: LanguageClient):
     assert time.monotonic() - started < 20
 
 
-async def test_a_newer_request_wins(slow: LanguageClient):
+async def test_a_newer_request_wins(slow: RecordingClient):
     open_doc(slow, URI, SOURCE)
     first = asyncio.ensure_future(inline(slow, URI, pos(1, 8)))
     await asyncio.sleep(0.2)  # the first generation is under way (50 ms a token)
@@ -103,7 +105,7 @@ async def test_a_newer_request_wins(slow: LanguageClient):
     assert len(lines) == 1 and lines[0].endswith("; 1 superseded before it")
 
 
-async def test_requests_typed_in_a_burst_wait_and_only_the_last_is_answered(debouncing: LanguageClient):
+async def test_requests_typed_in_a_burst_wait_and_only_the_last_is_answered(debouncing: RecordingClient):
     open_doc(debouncing, URI, SOURCE)
     burst = []
     for _ in range(4):
@@ -115,7 +117,7 @@ async def test_requests_typed_in_a_burst_wait_and_only_the_last_is_answered(debo
     assert len(generated) <= 2
 
 
-async def test_snippets_of_other_open_documents_join_the_prompt(client: LanguageClient):
+async def test_snippets_of_other_open_documents_join_the_prompt(client: RecordingClient):
     """inlineSnippets: the prompt grows by a snippet of the other open file that shares names with the code."""
     other = "def load_user(user_id):\n    return database.fetch_user(user_id)\n"
     code = "from users import load_user\n\nuser = load_user(user_id)\nname = "

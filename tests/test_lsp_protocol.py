@@ -20,10 +20,10 @@ import time
 from pathlib import Path
 
 import pytest
-from lsp_raw import ROOT, SERVER, RawServer, frame, read_messages
 
 from lsp_server.cli import DEFAULT_HOST, _parser
 from lsp_server.protocol.stdio import HEADER_LIMIT, PipeReader, pipe_readable
+from scripted_editor.raw import ROOT, SERVER, RawServer, frame, read_messages
 
 URI = "file:///work/app.py"
 VALID = {"textDocument": {"uri": URI}, "range": {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}},

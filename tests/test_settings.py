@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from lsp_server.settings import MODEL_ENV, Settings, flatten_options, needs_reload, parse_settings, problems_message, update_settings
+from lsp_server.settings import (
+    MODEL_ENV,
+    Settings,
+    flatten_options,
+    needs_reload,
+    parse_settings,
+    problems_message,
+    update_settings,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -25,14 +33,6 @@ def test_camel_case_options_are_typed():
     assert settings.temperature == 1.0 and type(settings.temperature) is float
     assert (settings.debounce_ms, settings.preview_edits, settings.log_level) == (0, True, "debug")
     assert problems == []
-
-
-def test_the_editor_client_keys_are_all_known():
-    """The VS Code extension sends exactly these initializationOptions keys."""
-    keys = ["model", "maxNewTokens", "inlineEnabled", "inlineMaxNewTokens", "inlineContextTokens", "contextBudget",
-            "threads", "logLevel", "device", "temperature", "debounceMs", "previewEdits"]
-    settings, problems = parse_settings(dict(zip(keys, ["/m", 1, False, 2, 300, 500, 2, "error", "cpu", 0.2, 10, True])))
-    assert problems == [] and settings == Settings("/m", "cpu", 2, 1, 0.2, 500, False, 2, 300, False, 10, True, "error")
 
 
 @pytest.mark.parametrize(

@@ -6,14 +6,15 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import SHARED_TOKENIZER, needs_real_tokenizer
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tokenizers import Tokenizer
 
-from lsp_server.engine.token_memo import MEMO_ENTRIES, LineEncoder, isolates_line_breaks
 from lsp_server.engine import tokenizer as tokenizer_mod
+from lsp_server.engine.token_memo import MEMO_ENTRIES, LineEncoder, isolates_line_breaks
 from lsp_server.engine.tokenizer import IncrementalDecoder, TextTokenizer
+from tests.helpers.markers import needs_real_tokenizer
+from tests.helpers.paths import SHARED_TOKENIZER
 
 FIM = ("<\uff5cfim\u2581begin\uff5c>", "<\uff5cfim\u2581hole\uff5c>", "<\uff5cfim\u2581end\uff5c>")
 CODE = st.lists(st.sampled_from([*"abc xyz_():=\n\r\t\"'#{}é😀中", "    ", "\n\n", "def ", "\r\n"]),

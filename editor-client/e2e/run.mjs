@@ -110,102 +110,135 @@ function lastAskResult(userData) {
   return lines.length ? JSON.parse(lines.at(-1).slice(lines.at(-1).indexOf("{"))) : undefined;
 }
 
-async function scenario(wb, { file, shot, dirs }) {
-  const read = () => fs.readFileSync(file, "utf8");
-  const t0 = Date.now();
-  const ready = await until("the Magicoder status bar item to show the loaded model", () => wb.statusItem(/Magicoder CPU/), 120_000);
-  step("server ready", { status: ready, seconds: (Date.now() - t0) / 1000 });
-  await wb.openFile(path.basename(file));
-  await shot("01-opened");
+// The scenario's steps, in order. Each gets `t`: { wb, file, shot, dirs, read() }.
 
-  // Ask Magicoder from the lightbulb on the selected, commented function.
-  await wb.goToLine(ASK_LINES.first);
-  for (let i = 0; i < ASK_LINES.count; i++) await wb.keyboard.press("Shift+ArrowDown");
-  const picked = await wb.codeAction(ACTION, () => shot("02-lightbulb-menu"));
+async function serverReady(t) {
+  const t0 = Date.now();
+  const ready = await until("the Magicoder status bar item to show the loaded model", () => t.wb.statusItem(/Magicoder CPU/), 120_000);
+  step("server ready", { status: ready, seconds: (Date.now() - t0) / 1000 });
+  await t.wb.openFile(path.basename(t.file));
+  await t.shot("01-opened");
+}
+
+/** Ask Magicoder from the lightbulb on the selected, commented function. */
+async function askFromLightbulb(t) {
+  await t.wb.goToLine(ASK_LINES.first);
+  for (let i = 0; i < ASK_LINES.count; i++) await t.wb.keyboard.press("Shift+ArrowDown");
+  const picked = await t.wb.codeAction(ACTION, () => t.shot("02-lightbulb-menu"));
   step("code action picked", { title: picked });
-  await wb.page.waitForTimeout(150);
-  await shot("03-asking");
-  const how = await answerApplied(wb, shot, "04-ask", file);
-  results.afterAsk = read();
+  await t.wb.page.waitForTimeout(150);
+  await t.shot("03-asking");
+  const how = await answerApplied(t.wb, t.shot, "04-ask", t.file);
+  results.afterAsk = t.read();
   if (results.afterAsk === SAMPLE) throw new Error("Ask Magicoder left the file unchanged");
   step("Ask Magicoder applied", { how, changedChars: results.afterAsk.length - SAMPLE.length });
+}
 
-  // Magicoder: Ask… with a free-text instruction on the first line (import json).
-  await askWithInstruction(wb, INSTRUCTION);
-  const how2 = await answerApplied(wb, shot, "05-ask-instruction", file);
-  results.afterInstruction = read();
-  step("Magicoder: Ask… applied", { how: how2, changedChars: results.afterInstruction.length - results.afterAsk.length });
+/** Magicoder: Ask… with a free-text instruction on the first line (import json). */
+async function askWithAnInstruction(t) {
+  await askWithInstruction(t.wb, INSTRUCTION);
+  const how = await answerApplied(t.wb, t.shot, "05-ask-instruction", t.file);
+  results.afterInstruction = t.read();
+  step("Magicoder: Ask… applied", { how, changedChars: results.afterInstruction.length - results.afterAsk.length });
+}
 
-  // Ghost text at the end of the file, accepted with Tab.
-  await wb.keyboard.press("Control+End");
-  await wb.keyboard.type(TYPED);
-  const ghost = await until("ghost text", () => wb.ghostText(), 60_000);
-  await shot("06-ghost-text");
+/** Ghost text at the end of the file, accepted with Tab. */
+async function acceptGhostText(t) {
+  await t.wb.keyboard.press("Control+End");
+  await t.wb.keyboard.type(TYPED);
+  const ghost = await until("ghost text", () => t.wb.ghostText(), 60_000);
+  await t.shot("06-ghost-text");
   step("ghost text shown", { ghost });
   results.ghost = ghost;
-  await wb.keyboard.press("Tab");
-  await until("the ghost text to be accepted", async () => !(await wb.ghostText()), 10_000);
-  await wb.save();
-  results.afterTab = read();
-  await shot("07-ghost-text-accepted");
+  await t.wb.keyboard.press("Tab");
+  await until("the ghost text to be accepted", async () => !(await t.wb.ghostText()), 10_000);
+  await t.wb.save();
+  results.afterTab = t.read();
+  await t.shot("07-ghost-text-accepted");
   const beforeTab = results.afterInstruction + TYPED;
   if (!results.afterTab.startsWith(beforeTab) || results.afterTab.length <= beforeTab.length) {
     throw new Error(`Tab did not insert the ghost text: ${JSON.stringify(results.afterTab.slice(beforeTab.length - 40))}`);
   }
   step("ghost text accepted", { inserted: results.afterTab.slice(beforeTab.length) });
+}
 
-  // Status bar after the answers, and the logs.
-  results.status = await wb.statusItem(/Magicoder/);
+/** The status bar after the answers. */
+async function statusBar(t) {
+  results.status = await t.wb.statusItem(/Magicoder/);
   step("status bar", { text: results.status });
-  await wb.page.locator(".statusbar").screenshot({ path: shot.file("08-status-bar") });
+  await t.wb.page.locator(".statusbar").screenshot({ path: t.shot.file("08-status-bar") });
+}
 
-  // Toggle Inline Completions: applied by the client at once (no restart), shown in the status bar.
-  const slashed = async () => (await wb.page.locator(".statusbar .statusbar-item .codicon-circle-slash").count()) > 0;
-  await wb.command("Magicoder: Toggle Inline Completions");
+/** Toggle Inline Completions: applied by the client at once (no restart), shown in the status bar. */
+async function toggleInlineCompletions(t) {
+  const slashed = async () => (await t.wb.page.locator(".statusbar .statusbar-item .codicon-circle-slash").count()) > 0;
+  await t.wb.command("Magicoder: Toggle Inline Completions");
   await until("the status bar to show inline completions off", slashed);
-  await wb.command("Magicoder: Toggle Inline Completions");
+  await t.wb.command("Magicoder: Toggle Inline Completions");
   await until("the status bar to show inline completions on", async () => !(await slashed()));
-  if (starts(dirs.userData) !== 1) throw new Error(`toggling inline completions restarted the server:\n${magicoderLog(dirs.userData)}`);
+  if (starts(t.dirs.userData) !== 1) throw new Error(`toggling inline completions restarted the server:\n${magicoderLog(t.dirs.userData)}`);
   step("inline completions toggled off and on");
+}
 
-  // Restart Server.
-  await wb.command("Magicoder: Restart Server");
-  await until("the server to restart", () => starts(dirs.userData) === 2, 30_000);
-  await until("the restarted server to be ready", () => wb.statusItem(/Magicoder CPU/), 60_000);
+async function restartServer(t) {
+  await t.wb.command("Magicoder: Restart Server");
+  await until("the server to restart", () => starts(t.dirs.userData) === 2, 30_000);
+  await until("the restarted server to be ready", () => t.wb.statusItem(/Magicoder CPU/), 60_000);
   step("restarted by the command");
+}
 
-  // A setting changed in the Settings editor reaches the running server (no restart): the next
-  // answer is at most 64 tokens.
-  await wb.setSetting("magicoder.maxNewTokens", "64");
-  await shot("09-settings-changed");
-  await until("the setting to be sent to the server", () => magicoderLog(dirs.userData).includes("sent to the server (maxNewTokens=64)"), 30_000);
-  await wb.openFile(path.basename(file)); // back from the Settings editor
-  await askWithInstruction(wb, "make it shorter");
-  await answerApplied(wb, shot, "10-ask-64-tokens", file);
-  const last = await until("the answer's log line", () => lastAskResult(dirs.userData)?.tokens <= 64 && lastAskResult(dirs.userData), 30_000);
-  if (starts(dirs.userData) !== 2) throw new Error(`a settings change restarted the server:\n${magicoderLog(dirs.userData)}`);
+/** A setting changed in the Settings editor reaches the running server (no restart). */
+async function setMaxNewTokens(t, value) {
+  await t.wb.setSetting("magicoder.maxNewTokens", String(value));
+  await until("the setting to be sent to the server", () => magicoderLog(t.dirs.userData).includes(`sent to the server (maxNewTokens=${value})`), 30_000);
+}
+
+/** The next answer after maxNewTokens 64 is at most 64 tokens. */
+async function settingAppliedLive(t) {
+  await setMaxNewTokens(t, 64);
+  await t.shot("09-settings-changed");
+  await t.wb.openFile(path.basename(t.file)); // back from the Settings editor
+  await askWithInstruction(t.wb, "make it shorter");
+  await answerApplied(t.wb, t.shot, "10-ask-64-tokens", t.file);
+  const last = await until("the answer's log line", () => lastAskResult(t.dirs.userData)?.tokens <= 64 && lastAskResult(t.dirs.userData), 30_000);
+  if (starts(t.dirs.userData) !== 2) throw new Error(`a settings change restarted the server:\n${magicoderLog(t.dirs.userData)}`);
   step("settings change applied live", { answer: last });
+}
 
-  // Cancel from the progress notification stops a long answer; the file stays as it was.
-  await wb.setSetting("magicoder.maxNewTokens", "3000");
-  await until("the setting to be sent to the server", () => magicoderLog(dirs.userData).includes("sent to the server (maxNewTokens=3000)"), 30_000);
-  await wb.openFile(path.basename(file));
-  const before = read();
-  await askWithInstruction(wb, "rewrite everything");
-  const cancel = wb.page.locator(".notification-toast .monaco-button", { hasText: "Cancel" }).first();
+/** Cancel from the progress notification stops a long answer; the file stays as it was. */
+async function cancelFromProgress(t) {
+  await setMaxNewTokens(t, 3000);
+  await t.wb.openFile(path.basename(t.file));
+  const before = t.read();
+  await askWithInstruction(t.wb, "rewrite everything");
+  const cancel = t.wb.page.locator(".notification-toast .monaco-button", { hasText: "Cancel" }).first();
   await cancel.waitFor({ timeout: 30_000 });
-  await shot("11-cancellable-progress");
+  await t.shot("11-cancellable-progress");
   await cancel.focus();
-  await wb.keyboard.press("Enter");
-  await until("Ask Magicoder to be cancelled", () => magicoderLog(dirs.userData).includes("Ask Magicoder: cancelled"), 30_000);
-  await wb.page.waitForTimeout(1000);
-  if ((await dirty(wb)) || read() !== before) throw new Error("a cancelled Ask changed the file");
+  await t.wb.keyboard.press("Enter");
+  await until("Ask Magicoder to be cancelled", () => magicoderLog(t.dirs.userData).includes("Ask Magicoder: cancelled"), 30_000);
+  await t.wb.page.waitForTimeout(1000);
+  if ((await dirty(t.wb)) || t.read() !== before) throw new Error("a cancelled Ask changed the file");
   step("Ask cancelled from the progress notification");
-  const errors = magicoderLog(dirs.userData).split("\n").filter((line) => line.includes("[error]"));
+}
+
+/** No errors in the extension's log; Magicoder: Show Logs opens it. */
+async function logs(t) {
+  const errors = magicoderLog(t.dirs.userData).split("\n").filter((line) => line.includes("[error]"));
   if (errors.length) throw new Error(`errors in the Magicoder log:\n${errors.join("\n")}`);
-  await wb.command("Magicoder: Show Logs");
-  await wb.page.waitForTimeout(1000);
-  await shot("12-logs");
+  await t.wb.command("Magicoder: Show Logs");
+  await t.wb.page.waitForTimeout(1000);
+  await t.shot("12-logs");
+}
+
+const STEPS = [
+  serverReady, askFromLightbulb, askWithAnInstruction, acceptGhostText, statusBar, toggleInlineCompletions,
+  restartServer, settingAppliedLive, cancelFromProgress, logs,
+];
+
+async function scenario(wb, { file, shot, dirs }) {
+  const t = { wb, file, shot, dirs, read: () => fs.readFileSync(file, "utf8") };
+  for (const run of STEPS) await run(t);
 }
 
 const readIfThere = (file) => (fs.existsSync(file) ? fs.readFileSync(file, "utf8") : `(no ${file})`);

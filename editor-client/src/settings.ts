@@ -1,9 +1,23 @@
 // The `magicoder.*` settings, read into a typed object and mapped to the server's
-// initializationOptions (camelCase keys). Pure: no runtime dependency on the vscode module.
+// initializationOptions (camelCase keys). Defaults and limits are package.json's
+// `contributes.configuration`, the one schema. Pure: no runtime dependency on the vscode module.
 import * as os from "node:os";
 import * as path from "node:path";
+import { contributes } from "../package.json";
 
 export const SECTION = "magicoder";
+
+/** One setting as package.json declares it (the JSON-schema keywords the extension checks). */
+export interface SettingSchema {
+  type: string | string[];
+  default: unknown;
+  minimum?: number;
+  maximum?: number;
+  enum?: string[];
+}
+
+/** package.json's settings by full name (`magicoder.inline.enabled`). */
+export const SCHEMA: Readonly<Record<string, SettingSchema>> = contributes.configuration.properties;
 
 export type Device = "auto" | "cpu" | "cuda";
 export type LogLevel = "debug" | "info" | "warning" | "error";
@@ -16,23 +30,10 @@ export interface Settings {
   temperature: number;
   contextBudget: number;
   threads: number | null;
-  inline: { enabled: boolean; debounceMs: number; maxNewTokens: number; contextTokens: number };
+  inline: { enabled: boolean; debounceMs: number; maxNewTokens: number; contextTokens: number; snippets: boolean };
   previewEdits: boolean;
   logLevel: LogLevel;
 }
-
-export const DEFAULTS: Settings = {
-  pythonPath: "",
-  model: "",
-  device: "auto",
-  maxNewTokens: 256,
-  temperature: 0,
-  contextBudget: 4096,
-  threads: null,
-  inline: { enabled: true, debounceMs: 150, maxNewTokens: 48, contextTokens: 1024 },
-  previewEdits: false,
-  logLevel: "info",
-};
 
 /** What the server is started with: the interpreter setting and its initializationOptions. */
 export interface Launch {
@@ -50,6 +51,7 @@ export interface InitializationOptions {
   inlineEnabled: boolean;
   inlineMaxNewTokens: number;
   inlineContextTokens: number;
+  inlineSnippets: boolean;
   debounceMs: number;
   previewEdits: boolean;
   logLevel: LogLevel;
@@ -63,20 +65,40 @@ export interface PathContext {
   home?: string;
 }
 
-function oneOf<T extends string>(value: unknown, allowed: readonly T[], fallback: T): T {
-  return typeof value === "string" && (allowed as readonly string[]).includes(value) ? (value as T) : fallback;
+/** The schema of `magicoder.<key>`; throws for a key package.json does not declare. */
+export function schemaOf(key: string): SettingSchema {
+  const found = SCHEMA[`${SECTION}.${key}`];
+  if (!found) throw new Error(`package.json declares no setting ${SECTION}.${key}`);
+  return found;
 }
 
-function integer(value: unknown, fallback: number, min: number): number {
-  return typeof value === "number" && Number.isInteger(value) && value >= min ? value : fallback;
+function hasType(value: unknown, type: string): boolean {
+  switch (type) {
+    case "null":
+      return value === null;
+    case "integer":
+      return Number.isInteger(value);
+    case "number":
+      return typeof value === "number" && Number.isFinite(value);
+    default:
+      return typeof value === type; // string, boolean
+  }
 }
 
-function number(value: unknown, fallback: number, min: number, max: number): number {
-  return typeof value === "number" && Number.isFinite(value) && value >= min && value <= max ? value : fallback;
+/** Whether `value` is one the schema allows: its type, minimum, maximum and enum. */
+export function allows(schema: SettingSchema, value: unknown): boolean {
+  const types = Array.isArray(schema.type) ? schema.type : [schema.type];
+  if (!types.some((type) => hasType(value, type))) return false;
+  const { minimum = -Infinity, maximum = Infinity } = schema;
+  if (typeof value === "number" && (value < minimum || value > maximum)) return false;
+  return schema.enum === undefined || schema.enum.includes(value as string);
 }
 
-function bool(value: unknown, fallback: boolean): boolean {
-  return typeof value === "boolean" ? value : fallback;
+/** `magicoder.<key>` as set, or its package.json default when unset or not allowed. */
+function valueOf<T>(get: Getter, key: string): T {
+  const schema = schemaOf(key);
+  const value = get(key);
+  return (allows(schema, value) ? value : schema.default) as T;
 }
 
 /** `~` and `${workspaceFolder}` / `${userHome}` expanded; a relative path is taken from the workspace. */
@@ -92,32 +114,31 @@ export function resolvePath(value: string, ctx: PathContext = {}): string {
   return out;
 }
 
-/** Typed settings; a value of the wrong type or out of range falls back to its default. */
+/** Typed settings; a value that package.json's schema does not allow falls back to its default. */
 export function readSettings(get: Getter, ctx: PathContext = {}): Settings {
-  const d = DEFAULTS;
-  const text = (key: string) => {
-    const v = get(key);
-    return typeof v === "string" ? resolvePath(v, ctx) : "";
-  };
-  const threads = get("threads");
+  const read = <T>(key: string) => valueOf<T>(get, key);
   return {
-    pythonPath: text("pythonPath"),
-    model: text("model"),
-    device: oneOf(get("device"), ["auto", "cpu", "cuda"] as const, d.device),
-    maxNewTokens: integer(get("maxNewTokens"), d.maxNewTokens, 1),
-    temperature: number(get("temperature"), d.temperature, 0, 2),
-    contextBudget: integer(get("contextBudget"), d.contextBudget, 1),
-    threads: threads === null || threads === undefined ? null : integer(threads, 0, 1) || null,
+    pythonPath: resolvePath(read("pythonPath"), ctx),
+    model: resolvePath(read("model"), ctx),
+    device: read("device"),
+    maxNewTokens: read("maxNewTokens"),
+    temperature: read("temperature"),
+    contextBudget: read("contextBudget"),
+    threads: read("threads"),
     inline: {
-      enabled: bool(get("inline.enabled"), d.inline.enabled),
-      debounceMs: integer(get("inline.debounceMs"), d.inline.debounceMs, 0),
-      maxNewTokens: integer(get("inline.maxNewTokens"), d.inline.maxNewTokens, 1),
-      contextTokens: integer(get("inline.contextTokens"), d.inline.contextTokens, 1),
+      enabled: read("inline.enabled"),
+      debounceMs: read("inline.debounceMs"),
+      maxNewTokens: read("inline.maxNewTokens"),
+      contextTokens: read("inline.contextTokens"),
+      snippets: read("inline.snippets"),
     },
-    previewEdits: bool(get("previewEdits"), d.previewEdits),
-    logLevel: oneOf(get("logLevel"), ["debug", "info", "warning", "error"] as const, d.logLevel),
+    previewEdits: read("previewEdits"),
+    logLevel: read("logLevel"),
   };
 }
+
+/** Every setting at its package.json default. */
+export const DEFAULTS: Settings = readSettings(() => undefined);
 
 export function initializationOptions(s: Settings): InitializationOptions {
   return {
@@ -130,6 +151,7 @@ export function initializationOptions(s: Settings): InitializationOptions {
     inlineEnabled: s.inline.enabled,
     inlineMaxNewTokens: s.inline.maxNewTokens,
     inlineContextTokens: s.inline.contextTokens,
+    inlineSnippets: s.inline.snippets,
     debounceMs: s.inline.debounceMs,
     previewEdits: s.previewEdits,
     logLevel: s.logLevel,

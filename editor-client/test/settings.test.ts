@@ -1,58 +1,94 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { contributes } from "../package.json";
 import {
   DEFAULTS,
+  Device,
+  LogLevel,
+  SCHEMA,
+  SECTION,
+  Settings,
   initializationOptions,
   launchOf,
   changedOptions,
   readSettings,
   resolvePath,
   restartNeeded,
+  schemaOf,
   serverLogLevel,
 } from "../src/settings";
+import example from "./settings.example.json";
 
 const from = (values: Record<string, unknown>) => (key: string) => values[key];
 const ctx = { workspaceFolder: "/ws", home: "/home/me" };
+/** package.json's settings without the `magicoder.` prefix ("inline.enabled"). */
+const KEYS = Object.keys(SCHEMA).map((name) => name.slice(SECTION.length + 1));
 
-test("unset settings give the defaults", () => {
+/** A setting of the typed object by its package.json key ("inline.enabled" is settings.inline.enabled). */
+function valueAt(settings: Settings, key: string): unknown {
+  return key.split(".").reduce<unknown>((value, part) => (value as Record<string, unknown>)[part], settings);
+}
+
+function leafKeys(value: object, prefix = ""): string[] {
+  return Object.entries(value).flatMap(([key, v]) =>
+    v !== null && typeof v === "object" ? leafKeys(v, `${prefix}${key}.`) : [`${prefix}${key}`],
+  );
+}
+
+/** The value `key` reads as when set to `value`. */
+const readAs = (key: string, value: unknown) => valueAt(readSettings(from({ [key]: value })), key);
+
+test("the settings schema is package.json's own object, not a copy", () => {
+  assert.equal(SCHEMA, contributes.configuration.properties);
+  assert.throws(() => schemaOf("nope"), /package.json declares no setting magicoder.nope/);
+});
+
+test("every package.json setting is read, and unset gives its package.json default", () => {
+  assert.deepEqual(leafKeys(DEFAULTS).sort(), [...KEYS].sort());
+  for (const key of KEYS) assert.deepEqual(valueAt(DEFAULTS, key), schemaOf(key).default, key);
   assert.deepEqual(readSettings(from({}), ctx), DEFAULTS);
 });
 
-test("every setting maps to its camelCase initialization option", () => {
-  const s = readSettings(
-    from({
-      pythonPath: "/venv/bin/python",
-      model: "~/models/magicoder",
-      device: "cuda",
-      maxNewTokens: 512,
-      temperature: 0.2,
-      contextBudget: 2048,
-      threads: 4,
-      "inline.enabled": false,
-      "inline.debounceMs": 300,
-      "inline.maxNewTokens": 32,
-      "inline.contextTokens": 512,
-      previewEdits: true,
-      logLevel: "debug",
-    }),
-    ctx,
-  );
-  assert.deepEqual(initializationOptions(s), {
-    model: "/home/me/models/magicoder",
-    device: "cuda",
-    maxNewTokens: 512,
-    temperature: 0.2,
-    contextBudget: 2048,
-    threads: 4,
-    inlineEnabled: false,
-    inlineMaxNewTokens: 32,
-    inlineContextTokens: 512,
-    debounceMs: 300,
-    previewEdits: true,
-    logLevel: "debug",
-  });
+test("minimums, maximums and choices are package.json's", () => {
+  for (const key of KEYS) {
+    const { default: fallback, type, minimum, maximum, enum: choices } = schemaOf(key);
+    const step = type === "number" ? 0.001 : 1;
+    if (minimum !== undefined) {
+      assert.equal(readAs(key, minimum), minimum, key);
+      assert.deepEqual(readAs(key, minimum - step), fallback, key);
+    }
+    if (maximum !== undefined) {
+      assert.equal(readAs(key, maximum), maximum, key);
+      assert.deepEqual(readAs(key, maximum + step), fallback, key);
+    }
+    for (const choice of choices ?? []) assert.equal(readAs(key, choice), choice, key);
+    if (choices) assert.equal(readAs(key, "none of them"), fallback, key);
+  }
+  assert.deepEqual(schemaOf("device").enum, ["auto", "cpu", "cuda"] satisfies Device[]);
+  assert.deepEqual(schemaOf("logLevel").enum, ["debug", "info", "warning", "error"] satisfies LogLevel[]);
+});
+
+test("a limit changed in package.json changes what is accepted", () => {
+  const budget = schemaOf("contextBudget");
+  const minimum = budget.minimum;
+  try {
+    budget.minimum = 5000;
+    assert.equal(readSettings(from({ contextBudget: 4999 })).contextBudget, budget.default);
+    assert.equal(readSettings(from({ contextBudget: 5000 })).contextBudget, 5000);
+  } finally {
+    budget.minimum = minimum;
+  }
+});
+
+test("every setting maps to its camelCase initialization option (settings.example.json)", () => {
+  const values = Object.fromEntries(Object.entries(example.settings).map(([name, v]) => [name.slice(SECTION.length + 1), v]));
+  assert.deepEqual(Object.keys(values).sort(), [...KEYS].sort());
+  const s = readSettings(from(values), ctx);
+  for (const key of KEYS) assert.notDeepEqual(valueAt(s, key), valueAt(DEFAULTS, key), `${key} is not set off its default`);
+  assert.deepEqual(initializationOptions(s), example.initializationOptions);
   assert.equal(s.pythonPath, "/venv/bin/python");
   assert.equal(serverLogLevel(s.logLevel), "DEBUG");
+  assert.equal(readSettings(from({ model: "~/models/magicoder" }), ctx).model, "/home/me/models/magicoder");
 });
 
 test("no model and no threads: the keys are left out (the server falls back)", () => {
@@ -107,6 +143,7 @@ test("only a new interpreter restarts the server; other changes are sent to it",
     withInline({ enabled: false }),
     withInline({ debounceMs: 999 }),
     withInline({ maxNewTokens: 10 }),
+    withInline({ snippets: true }),
   ]) {
     assert.equal(restartNeeded(base, wanted), false);
     assert.equal(changedOptions(base, wanted).length, 1, JSON.stringify(wanted.options));

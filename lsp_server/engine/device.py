@@ -10,9 +10,10 @@ import sys
 
 import onnxruntime as ort
 
+from ..magicoder import DEVICES
+
 log = logging.getLogger(__name__)
 
-DEVICES = ("auto", "cpu", "cuda")
 CUDA = "CUDAExecutionProvider"
 CPU = "CPUExecutionProvider"
 

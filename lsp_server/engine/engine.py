@@ -10,23 +10,14 @@ from pathlib import Path
 
 from . import gate as gate_mod
 from . import manifest as manifest_mod
-from .generate import CancelToken, GenerationResult, generate
+from .api import BUILD_HINT, CancelToken, EngineError, GenerationResult, InferenceEngine, ModelNotFoundError
+from .generate import generate
 from .prefix import PrefixCache
 from .sampling import GREEDY, Sampling
-from .session import DecoderSession, EngineError
+from .session import DecoderSession
 from .tokenizer import TextTokenizer
 
 log = logging.getLogger(__name__)
-
-BUILD_HINT = (
-    "build the small demo model with `magicoder-export tiny --output DIR`, or export the real one with "
-    "`magicoder-export build ise-uiuc/Magicoder-S-DS-6.7B --output DIR`, then point the server at DIR "
-    "(--model, the `model` initialization option or MAGICODER_MODEL)"
-)
-
-
-class ModelNotFoundError(EngineError):
-    """No usable model folder; the message says what is missing and how to build it."""
 
 
 class FifoLock:
@@ -50,7 +41,9 @@ class FifoLock:
             self._cond.notify_all()
 
 
-class Engine:
+class Engine(InferenceEngine):
+    """A model folder on onnxruntime, with one KV cache reused across requests."""
+
     def __init__(self, folder: Path, threads: int | None = None, device: str = "auto"):
         folder = Path(folder).expanduser()
         if not folder.is_dir():
@@ -86,10 +79,6 @@ class Engine:
         self.cache.forward(bos)
         self.cache.reset()
         return time.perf_counter() - start
-
-    @property
-    def name(self) -> str:
-        return self.manifest.name
 
     @property
     def provider(self) -> str:
@@ -138,17 +127,3 @@ class Engine:
                 reuse_prefix=reuse_prefix,
                 sampling=sampling,
             )
-
-    def complete(
-        self,
-        prompt: str,
-        max_new_tokens: int,
-        stop_strings: Sequence[str] = (),
-        cancel: CancelToken | None = None,
-        reuse_prefix: bool = True,
-        sampling: Sampling = GREEDY,
-    ) -> GenerationResult:
-        result = GenerationResult()
-        for _ in self.stream(prompt, max_new_tokens, stop_strings, cancel, result, reuse_prefix, sampling):
-            pass
-        return result

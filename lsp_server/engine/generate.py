@@ -2,66 +2,16 @@
 
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 import onnxruntime as ort
 
+from .api import FINISH_CANCELLED, FINISH_EOS, FINISH_LENGTH, FINISH_STOP, CancelToken, GenerationResult
 from .prefix import PrefixCache
 from .sampling import GREEDY, Sampler, Sampling
 from .tokenizer import IncrementalDecoder, TextTokenizer
-
-FINISH_EOS = "eos"
-FINISH_STOP = "stop"
-FINISH_LENGTH = "length"
-FINISH_CANCELLED = "cancelled"
-
-
-class CancelToken:
-    """Cancels a generation: checked every decode step, and an in-flight forward pass is
-    terminated through onnxruntime's RunOptions, so a long prefill stops at once too."""
-
-    def __init__(self) -> None:
-        self._event = threading.Event()
-        self._lock = threading.Lock()
-        self._callbacks: list[Callable[[], None]] = []
-
-    def cancel(self) -> None:
-        with self._lock:
-            self._event.set()
-            callbacks, self._callbacks = self._callbacks, []
-        for callback in callbacks:
-            callback()
-
-    def on_cancel(self, callback: Callable[[], None]) -> None:
-        with self._lock:
-            if not self._event.is_set():
-                self._callbacks.append(callback)
-                return
-        callback()
-
-    @property
-    def cancelled(self) -> bool:
-        return self._event.is_set()
-
-
-@dataclass
-class GenerationResult:
-    text: str = ""
-    token_ids: list[int] = field(default_factory=list)
-    finish_reason: str = ""
-    prompt_tokens: int = 0
-    cached_tokens: int = 0  # prompt tokens whose KV came from the previous request
-    ttft_s: float = 0.0  # prompt in -> first token out
-    decode_s: float = 0.0  # time spent on the tokens after the first
-
-    @property
-    def decode_tokens_per_s(self) -> float:
-        steps = len(self.token_ids) - 1
-        return steps / self.decode_s if steps > 0 and self.decode_s > 0 else 0.0
 
 
 class StopMatcher:

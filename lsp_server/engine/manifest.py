@@ -13,7 +13,7 @@ from pathlib import Path
 
 import cattrs
 
-from ..magicoder import MAGICODER_PROMPT_TEMPLATE
+from ..magicoder import FIM_BEGIN, FIM_END, FIM_HOLE, INSTRUCTION_PLACEHOLDER, MAGICODER_PROMPT_TEMPLATE
 
 SCHEMA_VERSION = 1
 MANIFEST_NAME = "manifest.json"
@@ -22,7 +22,6 @@ MANIFEST_NAME = "manifest.json"
 KV_SHARED_BUFFER = "shared-buffer"  # fused GroupQueryAttention: past and present alias one preallocated buffer
 KV_CONCAT = "concat"  # Hugging Face style: present = concat(past, new), fed back as the next past
 KV_LAYOUTS = (KV_SHARED_BUFFER, KV_CONCAT)
-
 
 
 class ManifestError(ValueError):
@@ -80,9 +79,9 @@ class SpecialTokens:
 class PromptFormat:
     template: str = MAGICODER_PROMPT_TEMPLATE
     add_bos: bool = True
-    fim_begin: str = "<｜fim▁begin｜>"
-    fim_hole: str = "<｜fim▁hole｜>"
-    fim_end: str = "<｜fim▁end｜>"
+    fim_begin: str = FIM_BEGIN
+    fim_hole: str = FIM_HOLE
+    fim_end: str = FIM_END
 
 
 @dataclass(frozen=True)
@@ -128,8 +127,8 @@ def from_dict(data: dict) -> Manifest:
         raise ManifestError(f"manifest.json is invalid: {details}") from exc
     if manifest.kv.layout not in KV_LAYOUTS:
         raise ManifestError(f"manifest.json: unknown kv.layout {manifest.kv.layout!r} (known: {KV_LAYOUTS})")
-    if "{instruction}" not in manifest.prompt.template:
-        raise ManifestError("manifest.json: prompt.template lacks the {instruction} placeholder")
+    if INSTRUCTION_PLACEHOLDER not in manifest.prompt.template:
+        raise ManifestError(f"manifest.json: prompt.template lacks the {INSTRUCTION_PLACEHOLDER} placeholder")
     return manifest
 
 

@@ -8,18 +8,12 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
+from .api import EngineError
 from .device import default_threads, providers_for, session_device
 from .kv import ConcatKv, KvState, SharedKv
 from .manifest import KV_SHARED_BUFFER, Manifest
 
 log = logging.getLogger(__name__)
-
-__all__ = ["DecoderSession", "EngineError", "KvState", "default_threads"]
-
-
-class EngineError(RuntimeError):
-    """The engine cannot serve this request (context overflow, unsupported graph, ...)."""
-
 
 INT64_BYTES = 8
 

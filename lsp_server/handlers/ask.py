@@ -19,9 +19,10 @@ from lsprotocol import types
 from lsprotocol.converters import get_converter
 
 from ..assist import ASK_STOPS, AskPlan, answer_to_code, ask_prompt, explain_prompt, plan_ask, plan_selection
-from ..engine import CancelToken, GenerationResult
+from ..engine.api import FINISH_CANCELLED, FINISH_LENGTH, CancelToken, GenerationResult, InferenceEngine
 from ..engine.sampling import GREEDY, Sampling
 from ..errors import InvalidParams, RequestCancelled, RequestFailed
+from ..magicoder import INSTRUCTION_HEADER
 from ..model_host import describe
 from ..prompts import MAX_CHARS_PER_TOKEN
 from ..tasks import ASK, DOCSTRING, EXPLAIN, FIX, TASKS, TESTS, TITLE, docstring_request, explain_request, one_line, unit_tests_request
@@ -32,7 +33,7 @@ from .edits import append_position, ensure_file, supports_create, text_edit
 from .host import Document, Host, selection_lines
 
 MIN_ANSWER_TOKENS = 16
-EXPLAIN_STOPS = ("\n@@ Instruction",)
+EXPLAIN_STOPS = ("\n" + INSTRUCTION_HEADER,)
 _converter = get_converter()
 
 
@@ -79,6 +80,8 @@ def _plan(doc: Document, start: int, end: int, request: AskRequest) -> AskPlan:
             raise InvalidParams(f"{ASK_COMMAND}: task 'fix' needs the instruction (the problem to fix)")
         plan = plan_selection(lines, start, end, request.instruction)
     else:
+        if request.task == TESTS and doc.path is None:  # refused before generating, not after
+            raise RequestFailed("writing tests needs the document saved as a file")
         module = doc.path.stem if doc.path else None
         text = {EXPLAIN: explain_request(), DOCSTRING: docstring_request(language), TESTS: unit_tests_request(language, module)}
         plan = plan_selection(lines, start, end, text[request.task])
@@ -87,14 +90,14 @@ def _plan(doc: Document, start: int, end: int, request: AskRequest) -> AskPlan:
     return plan
 
 
-def answer_budget(host: Host, engine: object, prompt: str) -> int:
+def answer_budget(host: Host, engine: InferenceEngine, prompt: str) -> int:
     """How many tokens the answer may take; RequestFailed when the selection leaves no room for one."""
-    context = engine.manifest.dims.context_length  # type: ignore[attr-defined]
+    context = engine.manifest.dims.context_length
     budget = min(host.settings.context_budget, context)
     advice = f"the context budget is {budget} tokens (setting contextBudget; the model's context is {context}): select less code"
     if len(prompt) > budget * MAX_CHARS_PER_TOKEN:
         raise RequestFailed(f"the selection is too long for Magicoder ({len(prompt)} characters); {advice}")
-    tokens = engine.count_tokens(prompt)  # type: ignore[attr-defined]
+    tokens = engine.count_tokens(prompt)
     if budget - tokens < MIN_ANSWER_TOKENS:
         raise RequestFailed(f"the selection is too long for Magicoder (a {tokens}-token prompt); {advice}")
     return min(host.settings.max_new_tokens, budget - tokens)
@@ -105,7 +108,7 @@ def _tail(text: str, limit: int = 80) -> str:
     return line.strip()[-limit:]
 
 
-async def _generate(host: Host, engine: object, plan: AskPlan, prompt: str, stops: tuple[str, ...]) -> GenerationResult:
+async def _generate(host: Host, engine: InferenceEngine, plan: AskPlan, prompt: str, stops: tuple[str, ...]) -> GenerationResult:
     max_new = answer_budget(host, engine, prompt)
     cancel = CancelToken()
     host.track_request(cancel)
@@ -119,10 +122,10 @@ async def _generate(host: Host, engine: object, plan: AskPlan, prompt: str, stop
             on_text=lambda text, tokens: progress.report(_tail(text), min(99, tokens * 100 // max(1, max_new))),
             sampling=sampling,
         )
-        outcome = "cancelled" if result.finish_reason == "cancelled" else "done"
+        outcome = "cancelled" if result.finish_reason == FINISH_CANCELLED else "done"
     finally:
         progress.end(outcome)
-    if result.finish_reason == "cancelled":
+    if result.finish_reason == FINISH_CANCELLED:
         raise RequestCancelled(f"{TITLE} was cancelled")
     return result
 
@@ -153,7 +156,7 @@ async def execute_ask(host: Host, args: object) -> dict:
         return {**summary, **_refuse(host, "the answer held no code; nothing was changed")}
     # An answer cut short by maxNewTokens may lack code: the edit then needs confirmation where the
     # editor can ask for it, and the user is warned either way (the edit can be undone).
-    truncated = result.finish_reason == "length"
+    truncated = result.finish_reason == FINISH_LENGTH
     if truncated:
         summary["truncated"] = True
         host.show_message(types.MessageType.Warning,
@@ -192,8 +195,7 @@ async def _deliver_rewrite(host: Host, doc: Document, plan: AskPlan, code: str, 
 
 
 async def _deliver_tests(host: Host, doc: Document, plan: AskPlan, code: str, preview: bool) -> dict:
-    if doc.path is None:
-        raise RequestFailed("writing tests needs the document saved as a file")
+    assert doc.path is not None  # _plan refused an unsaved document
     target = Path(path_for_tests(doc.path, doc.language_id, lambda p: Path(p).exists()))
     uri, caps, create = target.as_uri(), host.client_capabilities, False
     try:

@@ -8,7 +8,7 @@ from typing import Protocol
 
 from lsprotocol import types
 
-from ..engine import CancelToken
+from ..engine.api import CancelToken
 from ..errors import InvalidParams
 from ..model_host import ModelHost
 from ..settings import Settings

@@ -20,9 +20,9 @@ from lsprotocol import types
 
 from ..assist import InlineContext, inline_context, inline_prompt, inline_text
 from ..comments import comment_markers
-from ..engine import CancelToken
+from ..engine.api import FINISH_CANCELLED, CancelToken, InferenceEngine
 from ..model_host import describe
-from ..prompts import MAX_CHARS_PER_TOKEN, FimTokens
+from ..prompts import MAX_CHARS_PER_TOKEN, FimTokens, TokenCounter
 from ..snippets import pick_snippets, query_text, render_snippets
 from ..text import units
 from .host import Document, Host
@@ -78,7 +78,7 @@ class InlineCompleter:
         stops = () if ctx.multiline else ("\n",)
         prompt = partial(self._prompt, engine, doc, ctx, low)  # tokenizing: in the generation's thread
         result = await host.model.generate(engine, prompt, host.settings.inline_max_new_tokens, stops, cancel)
-        if result.finish_reason == "cancelled" or mine != self.latest:
+        if result.finish_reason == FINISH_CANCELLED or mine != self.latest:
             return self._supersede()
         skipped, self.superseded = self.superseded, 0
         line = describe("inline completion", result, time.perf_counter() - started)
@@ -92,17 +92,16 @@ class InlineCompleter:
         low = max(0, offset - window)
         return inline_context(doc.text.text[low : offset + window], offset - low), low
 
-    def _prompt(self, engine: object, doc: Document, ctx: InlineContext, low: int) -> str:
+    def _prompt(self, engine: InferenceEngine, doc: Document, ctx: InlineContext, low: int) -> str:
         settings = self.host.settings
-        m = engine.manifest.prompt  # type: ignore[attr-defined]
-        count = engine.count_tokens  # type: ignore[attr-defined]
+        m = engine.manifest.prompt
+        count = engine.count_tokens
         header = self._snippets(doc, ctx.prefix, count) if settings.inline_snippets else ""
         first_line = doc.text.position_at(low)[0]
         return inline_prompt(ctx, FimTokens(m.fim_begin, m.fim_hole, m.fim_end), count,
-                             settings.inline_context_tokens, first_line, header,
-                             engine.token_starts)  # type: ignore[attr-defined]
+                             settings.inline_context_tokens, first_line, header, engine.token_starts)
 
-    def _snippets(self, doc: Document, prefix: str, count) -> str:
+    def _snippets(self, doc: Document, prefix: str, count: TokenCounter) -> str:
         others = [(other.path.name if other.path else other.uri, other.text.text) for other in self.host.open_documents()
                   if other.uri != doc.uri and other.language_id == doc.language_id]
         snippets = pick_snippets(query_text(prefix), others)

@@ -20,7 +20,7 @@ from pygls.lsp.server import LanguageServer
 from pygls.uris import to_fs_path
 
 from .. import __version__
-from ..engine import CancelToken
+from ..engine.api import CancelToken
 from ..errors import InvalidParams
 from ..handlers.host import Document
 from ..handlers.inline import InlineCompleter

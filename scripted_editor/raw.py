@@ -1,4 +1,5 @@
-"""A raw JSON-RPC connection to a magicoder-lsp process, for tests that send what no client library would."""
+"""A raw JSON-RPC connection to a magicoder-lsp process: frames written and read by hand, for the tests that send
+what no client library would and for the typing-storm benchmark, which times every message."""
 
 from __future__ import annotations
 

@@ -1,8 +1,8 @@
 """Serve an exported folder with the real server over a real LSP session (scripted_editor): one inline
-completion and one Ask Magicoder on demo/sample.py; model load time, server RSS and each answer's speed.
+completion and one Ask Magicoder on the demo's sample file; model load time, server RSS and each answer's speed.
 
-Speeds are the server's own log line per answered request (window/logMessage, read as
-bench.typing_storm reads it); load time is from the server's start to its "ready" status.
+Speeds are the server's own log line per answered request (window/logMessage, read by
+bench.lib.server_watch, as the typing storm reads it); load time is from the server's start to its "ready" status.
 """
 
 from __future__ import annotations
@@ -15,18 +15,17 @@ from pathlib import Path
 
 from lsprotocol import types
 
-from bench.typing_storm import logged_ms, rss_mb
+from bench.lib.paths import DEMO_SAMPLE
+from bench.lib.server_watch import hwm_mb, logged_ms, rss_mb
 from scripted_editor import CLIENT_CAPABILITIES, Document, EditorSession, make_session
-from demo.run_demo import SAMPLE, find_line
 
 TOKENS = re.compile(r"(\d+) prompt tokens \((\d+) cached\), (\d+) new \((\w+)\), TTFT ([\d.]+) ms, ([\d.]+) tok/s")
 ENGINE_LOAD = re.compile(r"in ([\d.]+)s \+ ([\d.]+)s warm-up, (\d+) threads")
 
 
-def hwm_mb(pid: int) -> float:
-    """The process's peak resident set so far (VmHWM)."""
-    line = next(x for x in Path(f"/proc/{pid}/status").read_text().splitlines() if x.startswith("VmHWM:"))
-    return int(line.split()[1]) / 1024
+def find_line(text: str, needle: str) -> int:
+    """The first line of ``text`` that contains ``needle``."""
+    return next(i for i, line in enumerate(text.split("\n")) if needle in line)
 
 
 def answer(line: str, wall_s: float) -> dict:
@@ -76,7 +75,8 @@ async def ask_magicoder(session: EditorSession, doc: Document) -> dict:
     selection = types.Range(types.Position(first, 0), types.Position(last + 1, 0))
     actions = await session.client.text_document_code_action_async(types.CodeActionParams(
         types.TextDocumentIdentifier(doc.uri), selection, types.CodeActionContext(diagnostics=[])))
-    action = next(a for a in actions or [] if a.disabled is None)
+    action = next(a for a in actions or [] if isinstance(a, types.CodeAction) and a.disabled is None)
+    assert action.command is not None, "Ask Magicoder's code action carries its command"
     since, start = len(session.log_lines), time.perf_counter()
     outcome = await session.client.workspace_execute_command_async(
         types.ExecuteCommandParams(command=action.command.command, arguments=action.command.arguments))
@@ -90,17 +90,18 @@ async def _serve(model: Path, log: Path, options: dict, load_timeout_s: float) -
     client = session.client
     start = time.perf_counter()
     await client.start_io(sys.executable, "-m", "lsp_server", "--stdio", "--model", str(model), "--log-file", str(log))
-    pid = client._server.pid  # pygls keeps the server process here
+    assert client._server is not None  # pygls keeps the server process here
+    pid = client._server.pid
     await client.initialize_async(types.InitializeParams(
-        capabilities=CLIENT_CAPABILITIES, process_id=None, root_uri=SAMPLE.parent.as_uri(),
+        capabilities=CLIENT_CAPABILITIES, process_id=None, root_uri=DEMO_SAMPLE.parent.as_uri(),
         initialization_options=options))
     client.initialized(types.InitializedParams())
     ready = lambda: next((s for s in session.statuses if s.get("state") in ("ready", "error")), None)  # noqa: E731
     state = await until(ready, load_timeout_s, "ready status")
     if state["state"] != "ready":
         raise RuntimeError(f"the server could not load {model}: {state.get('message')}")
-    result = {"model_load_s": round(time.perf_counter() - start, 2), "rss_ready_mib": round(rss_mb(pid))}
-    doc = Document(uri=SAMPLE.as_uri(), text=SAMPLE.read_text(encoding="utf-8"))
+    result: dict = {"model_load_s": round(time.perf_counter() - start, 2), "rss_ready_mib": round(rss_mb(pid))}
+    doc = Document(uri=DEMO_SAMPLE.as_uri(), text=DEMO_SAMPLE.read_text(encoding="utf-8"))
     session.documents[doc.uri] = doc
     client.text_document_did_open(types.DidOpenTextDocumentParams(
         types.TextDocumentItem(doc.uri, doc.language_id, doc.version, doc.text)))

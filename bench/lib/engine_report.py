@@ -1,11 +1,11 @@
-"""bench/RESULTS.md and bench/results.json from the engine benchmark's medians."""
+"""The engine benchmark's section of RESULTS.md and its results.json (in bench/results/) from its medians."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-from .sections import write_section
+from bench.lib.sections import write_section
 
 
 def _ratio(a: float, b: float) -> str:
@@ -24,7 +24,7 @@ def write_report(data: dict, out: Path) -> None:
         f"{s['heads']} heads, intermediate {s['intermediate']}, vocab 32256 (~134M parameters at the default shape). "
         f"{data['new_tokens']} new tokens, greedy; medians of {data['reps']} interleaved reps (the order rotated every rep); "
         f"{data['threads']} intra-op threads for every runner; {data['machine']}; {data['date']}.",
-        "Reproduce: `.venv/bin/python -m bench.engine_bench` (writes this file and `bench/results.json`).",
+        "Reproduce: `.venv/bin/python -m bench.engine_bench` (writes this file and `bench/results/results.json`).",
         "",
         "| runner | " + " | ".join(f"TTFT {n} ms | decode {n} tok/s" for n in data["lengths"]) + " | peak RSS MB |",
         "|---|" + "---|---|" * len(data["lengths"]) + "---|",
@@ -32,7 +32,7 @@ def write_report(data: dict, out: Path) -> None:
     for name, m in r.items():
         cells = " | ".join(f"{m[f'ttft_{n}'] * 1000:.0f} | {m[f'decode_{n}']:.1f}" for n in data["lengths"])
         lines.append(f"| {name} | {cells} | {m['rss_mb']:.0f} |")
-    lines += ["", "### Ratios (targets from the engine issue)", "", "| ratio | value | target |", "|---|---|---|"]
+    lines += ["", "### Ratios against the engine's targets", "", "| ratio | value | target |", "|---|---|---|"]
     for p in ("fp32", "int4"):
         ours, genai = r[f"ours {p}"], r[f"genai {p}"]
         for n in data["lengths"]:

@@ -1,7 +1,9 @@
-"""bench/EXPORT_FULLSIZE.md (the full 32-layer run) and bench/EXPORT_SCALE.md (memory against the layer
-count, with a linear fit per run) from bench/export_fullsize.json."""
+"""EXPORT_FULLSIZE.md (the full 32-layer run) and EXPORT_SCALE.md (memory against the layer count, with a
+linear fit per run) from export_fullsize.json, all three in bench/results/."""
 
 from __future__ import annotations
+
+from bench.lib.stats import least_squares
 
 GB = 1e9
 TITLE = "# Exporting a full-size Magicoder checkpoint: RAM, disk and time, and serving the result"
@@ -141,11 +143,8 @@ def scaling_row(point: dict, name: str) -> str:
 
 
 def fit(xs: list[float], ys: list[float]) -> tuple[float, float]:
-    """Least-squares line through the points: (intercept, slope)."""
-    n, mx, my = len(xs), sum(xs) / len(xs), sum(ys) / len(ys)
-    var = sum((x - mx) ** 2 for x in xs)
-    slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / var if var else 0.0
-    return my - slope * mx, slope
+    """Least-squares line through the points: (intercept, slope); flat through the mean when every x is the same."""
+    return least_squares(xs, ys) or (sum(ys) / len(ys), 0.0)
 
 
 def fit_rows(points: list[dict]) -> list[str]:
@@ -177,7 +176,7 @@ def scaling_section(scaling: dict) -> list[str]:
 
 
 SCALE_INTRO = (
-    "The same checkpoints and exports as bench/EXPORT_FULLSIZE.md (random bf16 weights, Magicoder's full width, "
+    "The same checkpoints and exports as bench/results/EXPORT_FULLSIZE.md (random bf16 weights, Magicoder's full width, "
     "`--parity-gate report`), at several layer counts: the streaming converter (the default) against the stock "
     "in-memory builder (`--no-streaming`, only where it fits in this machine's memory). The whole-process peak "
     "includes the parity gate, whose ONNX session grows with the model (int4: about 0.16 GiB per layer); the "
@@ -186,7 +185,7 @@ SCALE_INTRO = (
 
 
 def render(data: dict) -> str:
-    """bench/EXPORT_FULLSIZE.md: the full run."""
+    """EXPORT_FULLSIZE.md: the full run."""
     lines = [TITLE, "", INTRO, ""]
     if "run" in data:
         lines += run_section(data["run"])
@@ -194,7 +193,7 @@ def render(data: dict) -> str:
 
 
 def render_scale(data: dict) -> str:
-    """bench/EXPORT_SCALE.md: the layer-count sweep."""
+    """EXPORT_SCALE.md: the layer-count sweep."""
     lines = [SCALE_TITLE, "", SCALE_INTRO, ""]
     if "scaling" in data:
         lines += scaling_section(data["scaling"])

@@ -1,4 +1,4 @@
-"""bench/RESULTS.md holds one section per benchmark; each benchmark rewrites only its own."""
+"""bench/results/RESULTS.md holds one section per benchmark; each benchmark rewrites only its own."""
 
 from __future__ import annotations
 

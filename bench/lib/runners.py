@@ -1,19 +1,15 @@
-"""Benchmark workers: one process per runner, driven by JSON lines on stdin/stdout.
+"""The benchmarks' runners: this engine, onnxruntime-genai, transformers and optimum, each answering the same
+calls on the same token ids (bench.lib.worker serves one in its own process).
 
-Each runner answers the same commands on the same token ids:
-  {"op": "generate", "ids": [...], "new": N}  -> {"ttft_s", "decode_tps", "tokens"}
-  {"op": "reuse", "doc": [...], "edited": [...]}   (ours only) -> cold and warm TTFT
-  {"op": "cancel", "ids": [...]}                  (ours only) -> cancel latency, step time
-  {"op": "rss"}                                   -> peak RSS of this process (MB)
+  generate(ids, new)   -> {"ttft_s", "decode_tps", "tokens"}
+  reuse(doc, edited)   (ours only) -> cold and warm TTFT
+  cancel(ids)          (ours only) -> cancel latency, step time
 A runner's imports happen in its constructor: the optimum runner runs under another interpreter.
 """
 
 from __future__ import annotations
 
-import json
-import resource
 import statistics
-import sys
 import threading
 import time
 from pathlib import Path
@@ -84,7 +80,7 @@ class Genai:
         start = time.perf_counter()
         gen = og.Generator(self.model, params)
         gen.append_tokens(ids)
-        tokens = []
+        tokens: list[int] = []
         first = None
         while not gen.is_done() and len(tokens) < new:
             gen.generate_next_token()
@@ -92,6 +88,7 @@ class Genai:
             if first is None:
                 first = time.perf_counter()
         end = time.perf_counter()
+        assert first is not None, "genai generated no token"
         decode_tps = (len(tokens) - 1) / (end - first) if len(tokens) > 1 else 0.0
         return {"ttft_s": first - start, "decode_tps": decode_tps, "tokens": tokens}
 
@@ -137,38 +134,3 @@ class Optimum(Transformers):
 
 
 RUNNERS = {"ours": Ours, "genai": Genai, "transformers": Transformers, "optimum": Optimum}
-
-
-def reset_peak_rss() -> None:
-    """Peak RSS survives fork + exec (the parent's counts): reset it before the runner loads."""
-    try:
-        Path("/proc/self/clear_refs").write_text("5")
-    except OSError:
-        pass
-
-
-def peak_rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def main() -> None:
-    kind, folder, threads = sys.argv[1], sys.argv[2], int(sys.argv[3])
-    reset_peak_rss()
-    runner = RUNNERS[kind](folder, threads)
-    print(json.dumps({"ready": True}), flush=True)
-    for line in sys.stdin:
-        cmd = json.loads(line)
-        if cmd["op"] == "rss":
-            reply = {"rss_mb": peak_rss_mb()}
-        elif cmd["op"] == "generate":
-            reply = runner.generate(cmd["ids"], cmd["new"])
-        else:
-            reply = getattr(runner, cmd["op"])(cmd["doc"], cmd["edited"]) if cmd["op"] == "reuse" else runner.cancel(cmd["ids"])
-        print(json.dumps(reply), flush=True)
-
-
-if __name__ == "__main__":
-    main()

@@ -18,7 +18,7 @@ import threading
 import time
 from pathlib import Path
 
-from bench.fullsize_checkpoint import ROOT
+from bench.lib.paths import ROOT
 
 BUILD = [sys.executable, "-m", "export.cli", "build"]
 TIME_V = "/usr/bin/time"
