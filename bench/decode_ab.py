@@ -35,8 +35,9 @@ def one_process(kind: str, folder: Path, ids: list[int], runs: int) -> float:
     worker = Worker(kind, kind, folder, THREADS)
     try:
         worker.ask_raw({"op": "generate", "ids": ids[:64], "new": WARMUP_TOKENS})
-        return statistics.median(worker.ask_raw({"op": "generate", "ids": ids, "new": NEW})["decode_tps"]
-                                 for _ in range(runs))
+        return statistics.median(
+            worker.ask_raw({"op": "generate", "ids": ids, "new": NEW})["decode_tps"] for _ in range(runs)
+        )
     finally:
         worker.close()
 
@@ -50,27 +51,44 @@ def run_case(precision: str, length: int, pairs: int, runs: int) -> dict:
         tps = {kind: one_process(kind, folder, ids, runs) for kind in kinds}
         ours.append(tps["ours"])
         genai.append(tps["genai"])
-        print(f"{precision}@{length} pair {pair + 1}/{pairs}: ours {tps['ours']:.1f}, genai {tps['genai']:.1f} tok/s",
-              file=sys.stderr, flush=True)
-    ratios = [o / g for o, g in zip(ours, genai)]
+        print(
+            f"{precision}@{length} pair {pair + 1}/{pairs}: ours {tps['ours']:.1f}, genai {tps['genai']:.1f} tok/s",
+            file=sys.stderr,
+            flush=True,
+        )
+    ratios = [o / g for o, g in zip(ours, genai, strict=False)]
     low, high = bootstrap_median_interval(ratios)
-    return {"case": f"{precision}@{length}", "ours_tps": ours, "genai_tps": genai, "ratios": ratios,
-            "median_ratio": statistics.median(ratios), "interval_95": [low, high],
-            "ours_faster": sum(r > 1 for r in ratios), "pairs": pairs}
+    return {
+        "case": f"{precision}@{length}",
+        "ours_tps": ours,
+        "genai_tps": genai,
+        "ratios": ratios,
+        "median_ratio": statistics.median(ratios),
+        "interval_95": [low, high],
+        "ours_faster": sum(r > 1 for r in ratios),
+        "pairs": pairs,
+    }
 
 
 def report(cases: list[dict], runs: int) -> str:
-    rows = ["## Decode ours/genai in fresh processes, paired (confidence intervals)", "",
-            f"The engine benchmark's models, {NEW} greedy tokens, {THREADS} threads. Every pair starts two new "
-            f"processes (which goes first alternates); each warms up, then decodes {runs} times and gives its median. "
-            "Interval: 95 % percentile bootstrap of the median ratio. "
-            "Reproduce: `.venv/bin/python -m bench.decode_ab`.", "",
-            "| case | pairs | ours tok/s (median) | genai tok/s (median) | ours/genai (median of pairs) | 95 % interval "
-            "| pairs where ours is faster |", "|---|---|---|---|---|---|---|"]
+    rows = [
+        "## Decode ours/genai in fresh processes, paired (confidence intervals)",
+        "",
+        f"The engine benchmark's models, {NEW} greedy tokens, {THREADS} threads. Every pair starts two new "
+        f"processes (which goes first alternates); each warms up, then decodes {runs} times and gives its median. "
+        "Interval: 95 % percentile bootstrap of the median ratio. "
+        "Reproduce: `.venv/bin/python -m bench.decode_ab`.",
+        "",
+        "| case | pairs | ours tok/s (median) | genai tok/s (median) | ours/genai (median of pairs) | 95 % interval "
+        "| pairs where ours is faster |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for c in cases:
-        rows.append(f"| {c['case']} | {c['pairs']} | {statistics.median(c['ours_tps']):.1f} | "
-                    f"{statistics.median(c['genai_tps']):.1f} | {c['median_ratio']:.3f} | "
-                    f"{c['interval_95'][0]:.3f}–{c['interval_95'][1]:.3f} | {c['ours_faster']} |")
+        rows.append(
+            f"| {c['case']} | {c['pairs']} | {statistics.median(c['ours_tps']):.1f} | "
+            f"{statistics.median(c['genai_tps']):.1f} | {c['median_ratio']:.3f} | "
+            f"{c['interval_95'][0]:.3f}–{c['interval_95'][1]:.3f} | {c['ours_faster']} |"
+        )
     return "\n".join(rows)
 
 
@@ -85,8 +103,13 @@ def main(argv: list[str] | None = None) -> int:
     for case in args.cases.split(","):
         precision, length = case.split("@")
         cases.append(run_case(precision, int(length), args.pairs, args.runs))
-    data = {"cases": cases, "runs": args.runs, "new_tokens": NEW, "threads": THREADS,
-            "date": time.strftime("%Y-%m-%d %H:%M")}
+    data = {
+        "cases": cases,
+        "runs": args.runs,
+        "new_tokens": NEW,
+        "threads": THREADS,
+        "date": time.strftime("%Y-%m-%d %H:%M"),
+    }
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "decode_ab.json").write_text(json.dumps(data, indent=2) + "\n")
     text = report(cases, args.runs)

@@ -40,8 +40,11 @@ def loops(folder: Path, ids: list[int]) -> dict:
             logits = cache.forward([int(np.argmax(logits))])
         return (NEW - 1) / (time.perf_counter() - start)
 
-    return {"ours": lambda: ours.generate(ids, NEW)["decode_tps"], "bare onnxruntime loop": bare,
-            "genai": lambda: genai.generate(ids, NEW)["decode_tps"]}
+    return {
+        "ours": lambda: ours.generate(ids, NEW)["decode_tps"],
+        "bare onnxruntime loop": bare,
+        "genai": lambda: genai.generate(ids, NEW)["decode_tps"],
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -49,11 +52,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--reps", type=int, default=7)
     p.add_argument("--out", type=Path, default=RESULTS)
     args = p.parse_args(argv)
-    rows = ["## Decode in one process: ours vs a bare onnxruntime loop vs onnxruntime-genai", "",
-            f"The engine benchmark's models, {PROMPT}-token prompt, {NEW} greedy tokens, {THREADS} threads, medians of "
-            f"{args.reps} interleaved reps (order rotated) in one process. "
-            "Reproduce: `.venv/bin/python -m bench.decode_same_process`.", "",
-            "| model | ours tok/s | bare loop tok/s | genai tok/s | ours/genai | ours/bare |", "|---|---|---|---|---|---|"]
+    rows = [
+        "## Decode in one process: ours vs a bare onnxruntime loop vs onnxruntime-genai",
+        "",
+        f"The engine benchmark's models, {PROMPT}-token prompt, {NEW} greedy tokens, {THREADS} threads, medians of "
+        f"{args.reps} interleaved reps (order rotated) in one process. "
+        "Reproduce: `.venv/bin/python -m bench.decode_same_process`.",
+        "",
+        "| model | ours tok/s | bare loop tok/s | genai tok/s | ours/genai | ours/bare |",
+        "|---|---|---|---|---|---|",
+    ]
     for precision in ("fp32", "int4"):
         folder = built_model(precision, THREADS)
         prompts, _, _ = code_prompts(folder / "tokenizer.json", (PROMPT,), 10)
@@ -61,11 +69,13 @@ def main(argv: list[str] | None = None) -> int:
         names = list(runs)
         samples: dict[str, list[float]] = {name: [] for name in names}
         for rep in range(args.reps):
-            for name in names[rep % 3:] + names[: rep % 3]:
+            for name in names[rep % 3 :] + names[: rep % 3]:
                 samples[name].append(runs[name]())
         m = {name: statistics.median(v) for name, v in samples.items()}
-        rows.append(f"| {precision} | {m['ours']:.1f} | {m['bare onnxruntime loop']:.1f} | {m['genai']:.1f} | "
-                    f"{m['ours'] / m['genai']:.3f} | {m['ours'] / m['bare onnxruntime loop']:.3f} |")
+        rows.append(
+            f"| {precision} | {m['ours']:.1f} | {m['bare onnxruntime loop']:.1f} | {m['genai']:.1f} | "
+            f"{m['ours'] / m['genai']:.3f} | {m['ours'] / m['bare onnxruntime loop']:.3f} |"
+        )
         print(rows[-1], file=sys.stderr, flush=True)
     write_section(args.out / "RESULTS.md", "decode-same-process", "\n".join(rows))
     print("\n".join(rows))

@@ -5,8 +5,8 @@
 Builds a ~134M-parameter random-weight model of Magicoder's shape (hidden 768, 12 layers,
 12 heads, intermediate 2064, vocab 32256, linear RoPE x4), exports it fp32 and int4, then runs
 every case on every runner, interleaved (rep 1 of every runner, then rep 2, ..., each rep starting
-with the next runner), each runner in its own worker process so that its peak RSS is its own.  Medians are written with ratios to
-bench/results/RESULTS.md and bench/results/results.json.
+with the next runner), each runner in its own worker process so that its peak RSS is its own.  Medians
+are written with ratios to bench/results/RESULTS.md and bench/results/results.json.
 """
 
 from __future__ import annotations
@@ -52,14 +52,16 @@ def run(reps: int, quick: bool) -> dict:
         Worker("transformers fp32", "transformers", models["hf"], threads),
     ]
     if "optimum-fp32" in models:  # ours and optimum's ORTModelForCausalLM on the graph optimum exported
-        workers += [Worker("ours optimum-graph fp32", "ours", models["optimum-fp32"], threads),
-                    Worker("optimum fp32", "optimum", models["optimum-fp32"], threads, OPTIMUM_PYTHON)]
+        workers += [
+            Worker("ours optimum-graph fp32", "ours", models["optimum-fp32"], threads),
+            Worker("optimum fp32", "optimum", models["optimum-fp32"], threads, OPTIMUM_PYTHON),
+        ]
     samples: dict[str, dict[str, list[float]]] = {w.name: {} for w in workers}
     agree: dict[str, bool] = {}
     for rep in range(reps):
         # Each rep starts with the next runner: no runner always follows the same one (whose thread
         # pool may still be spinning down, whose pages the cache still holds).
-        order = workers[rep % len(workers):] + workers[: rep % len(workers)]
+        order = workers[rep % len(workers) :] + workers[: rep % len(workers)]
         for n in lengths:
             for w in order:
                 r = w.ask_raw({"op": "generate", "ids": prompts[n], "new": new})
@@ -78,16 +80,26 @@ def run(reps: int, quick: bool) -> dict:
     for w in workers:
         results[w.name]["rss_mb"] = w.ask_raw({"op": "rss"})["rss_mb"]
         w.close()
-    same = {
-        f"{p} {n}": agree[f"ours {p} {n}"] == agree[f"genai {p} {n}"] for p in ("fp32", "int4") for n in lengths
-    }
+    same = {f"{p} {n}": agree[f"ours {p} {n}"] == agree[f"genai {p} {n}"] for p in ("fp32", "int4") for n in lengths}
     if "optimum-fp32" in models:
-        same.update({f"optimum graph {n} (ours vs optimum)": agree[f"ours optimum-graph fp32 {n}"] == agree[f"optimum fp32 {n}"]
-                     for n in lengths})
-    return {"shape": shape, "threads": threads, "reps": reps, "new_tokens": new, "lengths": list(lengths),
-            "results": results, "ours_equals_genai_tokens": same,
-            "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.python_version()}",
-            "date": time.strftime("%Y-%m-%d %H:%M")}
+        same.update(
+            {
+                f"optimum graph {n} (ours vs optimum)": agree[f"ours optimum-graph fp32 {n}"]
+                == agree[f"optimum fp32 {n}"]
+                for n in lengths
+            }
+        )
+    return {
+        "shape": shape,
+        "threads": threads,
+        "reps": reps,
+        "new_tokens": new,
+        "lengths": list(lengths),
+        "results": results,
+        "ours_equals_genai_tokens": same,
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.python_version()}",
+        "date": time.strftime("%Y-%m-%d %H:%M"),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -32,16 +32,21 @@ from bench.lib.fullsize_report import render, render_scale
 
 WORK = paths.WORK / "export-fullsize"
 RUNS = {"int4-cpu": ("int4", "cpu"), "fp16-cuda": ("fp16", "cuda")}
-MAX_NO_STREAMING_LAYERS = 4  # the in-memory path needs about 2 GiB per layer at full width (bench/results/EXPORT_SCALE.md)
+MAX_NO_STREAMING_LAYERS = (
+    4  # the in-memory path needs about 2 GiB per layer at full width (bench/results/EXPORT_SCALE.md)
+)
 RESULTS_JSON, RESULTS_MD, SCALE_MD = "export_fullsize.json", "EXPORT_FULLSIZE.md", "EXPORT_SCALE.md"
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m bench.export_fullsize", description=__doc__.split("\n")[0])
     p.add_argument("--layers", type=int, nargs="+", default=[32], help="one count: the full run; several: scaling")
-    p.add_argument("--compare-no-streaming", action="store_true",
-                   help=f"also export with {NO_STREAMING} (the in-memory builder; at full width only up to "
-                   f"{MAX_NO_STREAMING_LAYERS} layers) and compare the files")
+    p.add_argument(
+        "--compare-no-streaming",
+        action="store_true",
+        help=f"also export with {NO_STREAMING} (the in-memory builder; at full width only up to "
+        f"{MAX_NO_STREAMING_LAYERS} layers) and compare the files",
+    )
     p.add_argument("--runs", nargs="+", choices=RUNS, default=list(RUNS), help="exports to run (default: all)")
     p.add_argument("--keep", action="store_true", help="keep the exported model folders")
     p.add_argument("--no-serve", action="store_true", help="do not serve the int4 folder")
@@ -53,7 +58,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--fidelity-tokens", type=int, help="passed to build (default: build's)")
     p.add_argument("--skip-resource-checks", action="store_true", help="passed to build")
     p.add_argument("--work", type=Path, default=WORK, help="checkpoints and model folders go here")
-    p.add_argument("--results-dir", type=Path, default=paths.RESULTS, help=f"where {RESULTS_JSON}, {RESULTS_MD} and {SCALE_MD} go")
+    p.add_argument(
+        "--results-dir", type=Path, default=paths.RESULTS, help=f"where {RESULTS_JSON}, {RESULTS_MD} and {SCALE_MD} go"
+    )
     p.add_argument("--report-only", action="store_true", help=f"rewrite the reports from {RESULTS_JSON}")
     p.add_argument("--tokenizer", type=Path, default=paths.SHARED_TOKENIZER, help="DeepSeek-Coder tokenizer folder")
     p.add_argument("--width", choices=WIDTHS, default="full", help=argparse.SUPPRESS)  # tiny: tests of this driver
@@ -63,8 +70,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def check(args: argparse.Namespace) -> None:
     """Refuse what cannot work before writing gigabytes."""
     if not (args.tokenizer / "tokenizer.json").is_file():
-        raise SystemExit(f"no tokenizer.json in {args.tokenizer}: pass the DeepSeek-Coder tokenizer folder "
-                         "with --tokenizer")
+        raise SystemExit(
+            f"no tokenizer.json in {args.tokenizer}: pass the DeepSeek-Coder tokenizer folder with --tokenizer"
+        )
     if args.compare_no_streaming and not supports_no_streaming():
         raise SystemExit(f"magicoder-export build has no {NO_STREAMING} option here: nothing to compare with")
 
@@ -107,11 +115,14 @@ def export_all(args: argparse.Namespace, ckpt: Path, layers: int) -> dict[str, d
     for name, (precision, target, extra) in run_names(args, layers).items():
         out = args.work / f"out-l{layers}" / name
         say(f"{name}: exporting {layers} layers")
-        results[name] = measure_build(ckpt, out, precision, target, args.work / "logs" / f"l{layers}-{name}.log",
-                                      extra + build_extra(args))
+        results[name] = measure_build(
+            ckpt, out, precision, target, args.work / "logs" / f"l{layers}-{name}.log", extra + build_extra(args)
+        )
         r = results[name]
-        say(f"{name}: status {r['returncode']}, {r['wall_s']:.0f} s, peak {r['peak_rss_gib']} GiB "
-            f"(conversion {r['convert_peak_gib']} GiB), gate {r['gate']}")
+        say(
+            f"{name}: status {r['returncode']}, {r['wall_s']:.0f} s, peak {r['peak_rss_gib']} GiB "
+            f"(conversion {r['convert_peak_gib']} GiB), gate {r['gate']}"
+        )
     return results
 
 
@@ -122,8 +133,12 @@ def serve_int4(args: argparse.Namespace, layers: int, exports: dict) -> dict:
         return {"skipped": "no int4 model folder was published"}
     say("serving the int4 folder: one inline completion, one Ask Magicoder")
     try:
-        return serve(args.work / f"out-l{layers}" / "int4-cpu", args.work / "logs" / f"l{layers}-server.log",
-                     args.ask_tokens, args.inline_tokens)
+        return serve(
+            args.work / f"out-l{layers}" / "int4-cpu",
+            args.work / "logs" / f"l{layers}-server.log",
+            args.ask_tokens,
+            args.inline_tokens,
+        )
     except Exception as exc:  # recorded: the exports' numbers must not be lost to a serving failure
         return {"error": f"{type(exc).__name__}: {exc}"}
 
@@ -148,8 +163,11 @@ def one_count(args: argparse.Namespace, layers: int, serving: bool) -> dict:
 def machine() -> str:
     ram_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     cpuinfo = Path("/proc/cpuinfo")
-    model = next((x.split(":", 1)[1].strip() for x in cpuinfo.read_text().splitlines() if x.startswith("model name")),
-                 None) if cpuinfo.is_file() else None
+    model = (
+        next((x.split(":", 1)[1].strip() for x in cpuinfo.read_text().splitlines() if x.startswith("model name")), None)
+        if cpuinfo.is_file()
+        else None
+    )
     return f"{model or platform.machine()}, {os.cpu_count()} CPUs, {ram_gib:.0f} GiB RAM"
 
 

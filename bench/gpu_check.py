@@ -101,7 +101,7 @@ def measure(models: dict[int, dict[str, Path]], args: argparse.Namespace) -> tup
     samples: dict[str, dict[str, list[float]]] = {name: {} for name in names}
     tokens: dict[str, dict[int, list[int]]] = {name: {} for name in names}
     for rep in range(args.reps + 1):  # rep 0 warms up every runner and prompt length
-        order = names[rep % len(names):] + names[: rep % len(names)]
+        order = names[rep % len(names) :] + names[: rep % len(names)]
         for length, ids in prompts.items():
             for name in order:
                 r = runners[name].generate(ids, args.new_tokens)
@@ -117,7 +117,7 @@ def measure(models: dict[int, dict[str, Path]], args: argparse.Namespace) -> tup
     same = {}
     for name in names:
         if name.startswith("ours "):
-            theirs = tokens["genai " + name[len("ours "):]]
+            theirs = tokens["genai " + name[len("ours ") :]]
             same[name] = " / ".join(
                 "identical" if tokens[name][n] == theirs[n] else f"first {_agree(tokens[name][n], theirs[n])}"
                 for n in prompts
@@ -145,7 +145,7 @@ def step_split(runner: Ours, ids: list[int], new: int) -> dict:
 
 
 def _agree(a: list[int], b: list[int]) -> int:
-    return next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
+    return next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
 
 
 def device_name(device: str) -> str:
@@ -162,8 +162,11 @@ def versions() -> dict:
     import onnxruntime
     import onnxruntime_genai
 
-    return {"onnxruntime": onnxruntime.__version__, "onnxruntime_genai": onnxruntime_genai.__version__,
-            "providers": onnxruntime.get_available_providers()}
+    return {
+        "onnxruntime": onnxruntime.__version__,
+        "onnxruntime_genai": onnxruntime_genai.__version__,
+        "providers": onnxruntime.get_available_providers(),
+    }
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -204,13 +207,23 @@ def main(argv: list[str] | None = None) -> int:
     for n, folders in models.items():
         for precision, folder in folders.items():
             p = json.loads((folder / "parity.json").read_text())
-            parity[f"{precision} L{n}"] = {"passed": p["passed"], "tokens_identical": p["tokens_identical"],
-                                           **{k: p["fidelity"][k] for k in ("top1_agreement", "perplexity_ratio", "mean_kl")}}
+            parity[f"{precision} L{n}"] = {
+                "passed": p["passed"],
+                "tokens_identical": p["tokens_identical"],
+                **{k: p["fidelity"][k] for k in ("top1_agreement", "perplexity_ratio", "mean_kl")},
+            }
     report = {
-        "parity": parity, "device": device_name(args.device), "versions": versions(), "date": datetime.datetime.now().isoformat("T", "minutes"),
+        "parity": parity,
+        "device": device_name(args.device),
+        "versions": versions(),
+        "date": datetime.datetime.now().isoformat("T", "minutes"),
         "shape": {"hidden": args.hidden, "heads": args.heads, "intermediate": args.intermediate},
-        "layers": args.layers, "reps": args.reps, "new_tokens": args.new_tokens,
-        "copy_bandwidth_gb_s": bandwidth / 1e9, "results": results, "same_tokens": same,
+        "layers": args.layers,
+        "reps": args.reps,
+        "new_tokens": args.new_tokens,
+        "copy_bandwidth_gb_s": bandwidth / 1e9,
+        "results": results,
+        "same_tokens": same,
         "bytes": {p: {n: vars(g) for n, g in by.items()} for p, by in bytes_by.items()},
         "summary": summarize(results, bytes_by, bandwidth),
     }

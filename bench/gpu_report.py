@@ -1,6 +1,6 @@
 """The "gpu" section of bench/results/RESULTS.md from the GPU check's JSON (the first run, then its repeats).
 
-  python -m bench.gpu_report RESULTS_JSON [REPEAT_JSON ...]
+python -m bench.gpu_report RESULTS_JSON [REPEAT_JSON ...]
 """
 
 from __future__ import annotations

@@ -18,20 +18,25 @@ from __future__ import annotations
 import argparse
 import json
 import queue
-import statistics
 import sys
 import textwrap
 import time
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 from bench.lib.models import tiny_model
 from bench.lib.paths import RESULTS, TINY_MODEL
 from bench.lib.sections import write_section
 from bench.lib.server_watch import logged_ms, rss_mb
-from bench.lib.stats import pct
+from bench.lib.stats import median, pct
 from scripted_editor.raw import RawServer
 
 URI = "file:///storm/example.py"
+CHEAP_EVERY = 10  # keystrokes per cheap request
+ANSWER_TIMEOUT_S = 60  # after a storm's last keystroke
+OVERHEAD_REQUESTS = 30
+REQUEST_CANCELLED = -32800
 
 
 class StampedQueue(queue.Queue):
@@ -53,8 +58,11 @@ class TimedServer(RawServer):
 
 
 def inline_params(line: int, character: int) -> dict:
-    return {"textDocument": {"uri": URI}, "position": {"line": line, "character": character},
-            "context": {"triggerKind": 2}}
+    return {
+        "textDocument": {"uri": URI},
+        "position": {"line": line, "character": character},
+        "context": {"triggerKind": 2},
+    }
 
 
 def source_file() -> tuple[str, str]:
@@ -74,28 +82,50 @@ class Typist:
         before, after = source_file()
         self.server, self.version, self.typed = server, 1, 0
         self.line, self.col = before.count("\n"), len(before) - before.rfind("\n") - 1
-        server.notify("textDocument/didOpen", {"textDocument": {
-            "uri": URI, "languageId": "python", "version": 1, "text": before + after}})
+        server.notify(
+            "textDocument/didOpen",
+            {"textDocument": {"uri": URI, "languageId": "python", "version": 1, "text": before + after}},
+        )
 
     def key(self) -> None:
         ch = self.TYPED[self.typed % len(self.TYPED)]
         self.typed += 1
         self.version += 1
         here = {"line": self.line, "character": self.col}
-        self.server.notify("textDocument/didChange", {"textDocument": {"uri": URI, "version": self.version},
-                                                      "contentChanges": [{"range": {"start": here, "end": here}, "text": ch}]})
+        self.server.notify(
+            "textDocument/didChange",
+            {
+                "textDocument": {"uri": URI, "version": self.version},
+                "contentChanges": [{"range": {"start": here, "end": here}, "text": ch}],
+            },
+        )
         self.line, self.col = (self.line + 1, 0) if ch == "\n" else (self.line, self.col + 1)
 
     def inline(self) -> object:
         return self.server.request("textDocument/inlineCompletion", inline_params(self.line, self.col))
 
 
-def storm(typist: Typist, keystrokes: int, rate: float, burst: int, pause_s: float) -> dict:
-    """Keystrokes at ``rate`` per second in bursts of ``burst``, ``pause_s`` between bursts."""
+def cheap_request(server: TimedServer) -> object:
+    """A codeAction on a line without an instruction comment: a request the server answers without the model."""
+    return server.request(
+        "textDocument/codeAction",
+        {
+            "textDocument": {"uri": URI},
+            "range": {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 3}},
+            "context": {"diagnostics": []},
+        },
+    )
+
+
+def type_keystrokes(
+    typist: Typist, keystrokes: int, rate: float, burst: int, pause_s: float, start: float
+) -> dict[object, tuple[str, float]]:
+    """The keystrokes, paced from ``start``, each with an inline request that replaces the previous one
+    ($/cancelRequest if it is still unanswered), every CHEAP_EVERY-th with a cheap request too.
+    Returns the requests sent: id -> (kind, when)."""
     server = typist.server
     sent: dict[object, tuple[str, float]] = {}
     previous = None
-    start = time.perf_counter()
     for i in range(keystrokes):
         target = start + i / rate + (i // burst) * pause_s
         time.sleep(max(0.0, target - time.perf_counter()))
@@ -104,15 +134,22 @@ def storm(typist: Typist, keystrokes: int, rate: float, burst: int, pause_s: flo
             server.notify("$/cancelRequest", {"id": previous})
         previous = typist.inline()
         sent[previous] = ("inline", time.perf_counter())
-        if i % 10 == 0:
-            cheap = server.request("textDocument/codeAction", {
-                "textDocument": {"uri": URI}, "range": {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 3}},
-                "context": {"diagnostics": []}})
+        if i % CHEAP_EVERY == 0:
+            cheap = cheap_request(server)
             sent[cheap] = ("cheap", time.perf_counter())
         server._pump(0)
-    deadline = time.perf_counter() + 60
-    while time.perf_counter() < deadline and not all(server.answered(i) for i in sent):
+    return sent
+
+
+def wait_for_answers(server: TimedServer, msg_ids: Iterable[object], timeout_s: float) -> None:
+    """Read the server's messages until every request is answered or ``timeout_s`` has passed."""
+    deadline = time.perf_counter() + timeout_s
+    while time.perf_counter() < deadline and not all(server.answered(i) for i in msg_ids):
         server._pump(0.1)
+
+
+def tally(server: TimedServer, sent: dict[object, tuple[str, float]]) -> dict:
+    """Latencies (ms) of the answered requests by kind, and how many were cancelled or never answered."""
     lat: dict[str, list[float]] = {"inline": [], "cheap": []}
     cancelled = unanswered = 0
     for msg_id, (kind, at) in sent.items():
@@ -120,11 +157,18 @@ def storm(typist: Typist, keystrokes: int, rate: float, burst: int, pause_s: flo
         if reply is None:
             unanswered += 1
         elif "error" in reply:
-            cancelled += reply["error"].get("code") == -32800
+            cancelled += reply["error"].get("code") == REQUEST_CANCELLED
         else:
             lat[kind].append((reply["_received"] - at) * 1000)
-    return {"lat": lat, "cancelled": cancelled, "unanswered": unanswered, "seconds": time.perf_counter() - start,
-            "requests": len(sent)}
+    return {"lat": lat, "cancelled": cancelled, "unanswered": unanswered}
+
+
+def storm(typist: Typist, keystrokes: int, rate: float, burst: int, pause_s: float) -> dict:
+    """Keystrokes at ``rate`` per second in bursts of ``burst``, ``pause_s`` between bursts."""
+    start = time.perf_counter()
+    sent = type_keystrokes(typist, keystrokes, rate, burst, pause_s, start)
+    wait_for_answers(typist.server, sent, ANSWER_TIMEOUT_S)
+    return {**tally(typist.server, sent), "seconds": time.perf_counter() - start, "requests": len(sent)}
 
 
 def sequential_overhead(typist: Typist, count: int) -> dict[str, list[float]]:
@@ -142,7 +186,9 @@ def sequential_overhead(typist: Typist, count: int) -> dict[str, list[float]]:
         reply = server.wait(msg_id, timeout=30)
         e2e = (reply["_received"] - at) * 1000
         server._pump(0.05)
-        lines = [n["params"]["message"] for n in server.notifications[logs_before:] if n.get("method") == "window/logMessage"]
+        lines = [
+            n["params"]["message"] for n in server.notifications[logs_before:] if n.get("method") == "window/logMessage"
+        ]
         logged = next(filter(None, map(logged_ms, lines)), None)
         if logged is not None:
             engine, total = logged
@@ -168,67 +214,124 @@ def ready_server(model: Path) -> TimedServer:
     server = TimedServer("--model", str(model))
     caps = {"textDocument": {"inlineCompletion": {}}, "workspace": {"applyEdit": True}}
     server.initialize({"inlineMaxNewTokens": 16}, caps)
-    server.notify("textDocument/didOpen", {"textDocument": {"uri": "file:///storm/warm.py", "languageId": "python",
-                                                             "version": 1, "text": "x = 1\n"}})
+    server.notify(
+        "textDocument/didOpen",
+        {"textDocument": {"uri": "file:///storm/warm.py", "languageId": "python", "version": 1, "text": "x = 1\n"}},
+    )
     for _ in range(600):
-        reply = server.wait(server.request("textDocument/inlineCompletion", {
-            "textDocument": {"uri": "file:///storm/warm.py"}, "position": {"line": 1, "character": 0},
-            "context": {"triggerKind": 1}}), timeout=120)
+        reply = server.wait(
+            server.request(
+                "textDocument/inlineCompletion",
+                {
+                    "textDocument": {"uri": "file:///storm/warm.py"},
+                    "position": {"line": 1, "character": 0},
+                    "context": {"triggerKind": 1},
+                },
+            ),
+            timeout=120,
+        )
         if "error" not in reply:
             break
         time.sleep(0.1)
     return server
 
 
-def measure(args: argparse.Namespace) -> dict:
-    """A warm-up storm, the measured storm, then the sequential overhead requests: the numbers of storm.json."""
-    server = ready_server(args.model)
-    typist = Typist(server)
-    warm_up = storm(typist, args.keystrokes // 4, args.rate, args.burst, args.pause_ms / 1000)  # warm-up: arenas and pages reach their working size
-    rss_before = rss_mb(server.proc.pid)
-    result = storm(typist, args.keystrokes, args.rate, args.burst, args.pause_ms / 1000)
+@dataclass
+class Observed:
+    """What one benchmark run saw of the server."""
+
+    warm_up: dict  # storm()'s numbers for the warm-up storm
+    storm: dict  # and for the measured one
+    rss_before_mb: float  # after the warm-up
+    rss_after_mb: float  # after the measured storm
+    statuses: list  # the states of its magicoder/status notifications so far
+    overhead: dict[str, list[float]]  # sequential_overhead()'s
+    crashed: bool
+
+
+def settle(server: TimedServer) -> list:
+    """After a storm: let the last answers and notifications arrive; the magicoder/status states so far."""
     time.sleep(0.5)
     server._pump(0.1)
-    statuses = [n["params"].get("state") for n in server.notifications if n.get("method") == "magicoder/status"]
+    return [n["params"].get("state") for n in server.notifications if n.get("method") == "magicoder/status"]
+
+
+def observe(args: argparse.Namespace) -> Observed:
+    """A warm-up storm, the measured storm, then the sequential overhead requests, on one server."""
+    server = ready_server(args.model)
+    typist = Typist(server)
+    pause_s = args.pause_ms / 1000
+    # The warm-up: arenas and pages reach their working size.
+    warm_up = storm(typist, args.keystrokes // 4, args.rate, args.burst, pause_s)
+    rss_before = rss_mb(server.proc.pid)
+    result = storm(typist, args.keystrokes, args.rate, args.burst, pause_s)
+    statuses = settle(server)
     rss_after = rss_mb(server.proc.pid)
-    overhead = sequential_overhead(typist, 30)
+    overhead = sequential_overhead(typist, OVERHEAD_REQUESTS)
     crashed = server.proc.poll() is not None
     server.close()
-    lat = result["lat"]
+    return Observed(warm_up, result, rss_before, rss_after, statuses, overhead, crashed)
+
+
+def storm_numbers(args: argparse.Namespace, seen: Observed) -> dict:
+    """The numbers of storm.json."""
+    lat = seen.storm["lat"]
     return {
-        "keystrokes": args.keystrokes, "rate_per_s": args.rate, "burst": args.burst, "pause_ms": args.pause_ms, "storm_seconds": result["seconds"],
-        "inline_answered": len(lat["inline"]), "inline_cancelled": result["cancelled"],
-        "unanswered": result["unanswered"],
-        "inline_p50_ms": pct(lat["inline"], 50), "inline_p95_ms": pct(lat["inline"], 95),
-        "cheap_p50_ms": pct(lat["cheap"], 50), "cheap_p95_ms": pct(lat["cheap"], 95),
-        "rss_before_mb": rss_before, "rss_after_mb": rss_after,
-        "rss_growth": rss_after / rss_before - 1,
-        "last_status": statuses[-1] if statuses else None,
-        **{f"lsp_overhead{'' if part == 'all' else '_' + part}_p50_ms": statistics.median(values) if values else float("nan")
-           for part, values in overhead.items()},
-        "server_crashed": crashed,
-        "requests_sent": warm_up["requests"] + result["requests"] + len(overhead["all"]),
+        "keystrokes": args.keystrokes,
+        "rate_per_s": args.rate,
+        "burst": args.burst,
+        "pause_ms": args.pause_ms,
+        "storm_seconds": seen.storm["seconds"],
+        "inline_answered": len(lat["inline"]),
+        "inline_cancelled": seen.storm["cancelled"],
+        "unanswered": seen.storm["unanswered"],
+        "inline_p50_ms": pct(lat["inline"], 50),
+        "inline_p95_ms": pct(lat["inline"], 95),
+        "cheap_p50_ms": pct(lat["cheap"], 50),
+        "cheap_p95_ms": pct(lat["cheap"], 95),
+        "rss_before_mb": seen.rss_before_mb,
+        "rss_after_mb": seen.rss_after_mb,
+        "rss_growth": seen.rss_after_mb / seen.rss_before_mb - 1,
+        "last_status": seen.statuses[-1] if seen.statuses else None,
+        **{
+            f"lsp_overhead{'' if part == 'all' else '_' + part}_p50_ms": median(values)
+            for part, values in seen.overhead.items()
+        },
+        "server_crashed": seen.crashed,
+        "requests_sent": seen.warm_up["requests"] + seen.storm["requests"] + len(seen.overhead["all"]),
     }
+
+
+def measure(args: argparse.Namespace) -> dict:
+    """A warm-up storm, the measured storm, then the sequential overhead requests: the numbers of storm.json."""
+    return storm_numbers(args, observe(args))
 
 
 def report(args: argparse.Namespace, data: dict) -> list[str]:
     """The storm's section of RESULTS.md."""
     crashed, rss_before, rss_after = data["server_crashed"], data["rss_before_mb"], data["rss_after_mb"]
     return [
-        "## LSP server: typing storm", "",
-        f"{args.keystrokes} keystrokes at {args.rate:.0f}/s in bursts of {args.burst} with {args.pause_ms:.0f} ms pauses, "
+        "## LSP server: typing storm",
+        "",
+        f"{args.keystrokes} keystrokes at {args.rate:.0f}/s in bursts of {args.burst} "
+        f"with {args.pause_ms:.0f} ms pauses, "
         f"against the tiny model ({args.model.name}), each a didChange "
         "plus an inlineCompletion request, the previous unanswered one cancelled; a codeAction every 10th keystroke. "
-        "The document is a real module (textwrap.py, more than the 1,024-token inline context) typed into in its middle; "
+        "The document is a real module (textwrap.py, more than the 1,024-token inline context) "
+        "typed into in its middle; "
         "RSS is compared after a warm-up storm of a quarter of the keystrokes. Completion latency is from the request "
         "to the answer, the 150 ms debounce included. "
-        "Reproduce: `.venv/bin/python -m bench.typing_storm`.", "",
-        "| measure | value | target |", "|---|---|---|",
+        "Reproduce: `.venv/bin/python -m bench.typing_storm`.",
+        "",
+        "| measure | value | target |",
+        "|---|---|---|",
         f"| completions answered / cancelled / unanswered | {data['inline_answered']} / {data['inline_cancelled']} / "
         f"{data['unanswered']} | 0 unanswered |",
         f"| completion latency p50 / p95 | {data['inline_p50_ms']:.1f} / {data['inline_p95_ms']:.1f} ms | |",
-        f"| cheap request (codeAction) latency p50 / p95 | {data['cheap_p50_ms']:.1f} / {data['cheap_p95_ms']:.1f} ms | p95 < 50 ms |",
-        f"| server RSS before → after | {rss_before:.0f} → {rss_after:.0f} MB ({data['rss_growth'] * 100:+.1f} %) | < 10 % |",
+        f"| cheap request (codeAction) latency p50 / p95 | {data['cheap_p50_ms']:.1f} / {data['cheap_p95_ms']:.1f} ms "
+        "| p95 < 50 ms |",
+        f"| server RSS before → after | {rss_before:.0f} → {rss_after:.0f} MB ({data['rss_growth'] * 100:+.1f} %) "
+        "| < 10 % |",
         f"| status after the storm | {data['last_status']} | ready (no generation left running) |",
         f"| LSP overhead p50 (end-to-end − engine time; 30 requests, each 250 ms after a keystroke) | "
         f"{data['lsp_overhead_p50_ms']:.1f} ms (in the server {data['lsp_overhead_server_p50_ms']:.1f}, "

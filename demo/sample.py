@@ -16,4 +16,3 @@ def load_config(path):
 
 def main():
     config = load_config("config.json")
-    

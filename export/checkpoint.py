@@ -111,7 +111,8 @@ def _checked_entry(path: Path, name: str, spec: object, base: int, size: int) ->
         )
     if base + end > size:
         raise CheckpointError(
-            f"{path} is truncated: tensor {name} needs bytes up to {base + end}, the file has {size}; {_redownload(path)}"
+            f"{path} is truncated: tensor {name} needs bytes up to {base + end}, the file has {size}; "
+            f"{_redownload(path)}"
         )
     return TensorEntry(path, dtype, shape, base + begin, base + end)
 
@@ -151,7 +152,7 @@ class Checkpoint(abc.ABC):
         self.describe = describe
 
     @classmethod
-    def open(cls, folder: Path) -> "Checkpoint":
+    def open(cls, folder: Path) -> Checkpoint:
         folder = Path(folder)
         found = _shards(folder, folder / SAFETENSORS_INDEX, folder / SAFETENSORS_SINGLE)
         if found is not None:
@@ -183,13 +184,17 @@ class Checkpoint(abc.ABC):
                 return entry.dtype
         return None
 
+    @abc.abstractmethod
     def close(self) -> None:
-        pass
+        """Release what the reader holds open."""
 
 
 class SafetensorsCheckpoint(Checkpoint):
+    def close(self) -> None:
+        """Nothing to release: every read opens and closes its file."""
+
     @classmethod
-    def from_shards(cls, weight_map: dict[str, str], shards: list[Path]) -> "SafetensorsCheckpoint":
+    def from_shards(cls, weight_map: dict[str, str], shards: list[Path]) -> SafetensorsCheckpoint:
         entries: dict[str, TensorEntry] = {}
         for shard in shards:
             entries.update(read_safetensors_header(shard))
@@ -209,7 +214,9 @@ class SafetensorsCheckpoint(Checkpoint):
                 while done < len(buf):
                     n = os.preadv(f.fileno(), [view[done:]], entry.start + done)
                     if n == 0:
-                        raise CheckpointError(f"{entry.file} is truncated while reading {name}: {_redownload(entry.file)}")
+                        raise CheckpointError(
+                            f"{entry.file} is truncated while reading {name}: {_redownload(entry.file)}"
+                        )
                     done += n
         except OSError as exc:
             raise CheckpointError(f"cannot read {name} from {entry.file}: {exc.strerror or exc}") from exc
@@ -226,7 +233,7 @@ class BinCheckpoint(Checkpoint):
         self._open: tuple[Path, dict] | None = None
 
     @classmethod
-    def from_shards(cls, weight_map: dict[str, str], shards: list[Path]) -> "BinCheckpoint":
+    def from_shards(cls, weight_map: dict[str, str], shards: list[Path]) -> BinCheckpoint:
         entries: dict[str, TensorEntry] = {}
         for shard in shards:
             for name, tensor in _load_bin(shard).items():

@@ -138,8 +138,11 @@ def announce(folder: Path, previous: GateStatus, report: ParityReport) -> None:
     if previous.passed:
         log.error(
             "[validate] REGRESSION: %s had passed its %s check and now FAILS the %s check. The folder is kept; "
-            "its %s now says \"failed\" and the server warns whenever it loads it.",
-            folder, previous.kind, report.kind, previous.report,
+            'its %s now says "failed" and the server warns whenever it loads it.',
+            folder,
+            previous.kind,
+            report.kind,
+            previous.report,
         )
     raise ParityError(
         f"{folder} failed the {report.kind} check (report: {previous.path}):\n  " + "\n  ".join(report.failures)
@@ -167,7 +170,11 @@ def validate_folder(
         report = consistency(folder, manifest)
     else:
         report = validate(
-            hf_dir, folder, manifest, new_tokens=parity_tokens, fidelity_tokens=fidelity_tokens,
+            hf_dir,
+            folder,
+            manifest,
+            new_tokens=parity_tokens,
+            fidelity_tokens=fidelity_tokens,
             trust_remote_code=trust_remote_code,
         )
     report.write(previous.path)

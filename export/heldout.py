@@ -42,7 +42,7 @@ class Scheduler:
             done.append(job.name)
         return done
 ''',
-    '''export async function fetchJson(url, { retries = 3, timeoutMs = 5000 } = {}) {
+    """export async function fetchJson(url, { retries = 3, timeoutMs = 5000 } = {}) {
   for (let attempt = 0; attempt <= retries; attempt++) {
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), timeoutMs);
@@ -60,8 +60,8 @@ class Scheduler:
     }
   }
 }
-''',
-    '''#include <stdlib.h>
+""",
+    """#include <stdlib.h>
 #include <string.h>
 
 typedef struct {
@@ -81,7 +81,7 @@ int strvec_push(StrVec *v, const char *s) {
     v->items[v->len] = strdup(s);
     return v->items[v->len++] ? 0 : -1;
 }
-''',
+""",
     '''def parse_duration(text: str) -> int:
     """Seconds in a duration such as '1h30m' or '45s'."""
     units = {"h": 3600, "m": 60, "s": 1}

@@ -60,7 +60,7 @@ def consistency(folder: Path, manifest: Manifest, new_tokens: int = 16) -> Parit
         tokens, cached = onnx_greedy(session, ids, new_tokens)
         full = np.stack([uncached_logits(session, ids + tokens[:step]) for step in range(new_tokens)])
         agree = [int(np.argmax(row)) for row in full]
-        diverge = next((i for i, (a, b) in enumerate(zip(agree, tokens)) if a != b), None)
+        diverge = next((i for i, (a, b) in enumerate(zip(agree, tokens, strict=False)) if a != b), None)
         report.prompts.append(
             PromptParity(
                 prompt=prompt,
@@ -99,8 +99,12 @@ def import_folder(
     folder = Path(folder).resolve()
     manifest = describe(folder, name=name or folder.name, source=source or str(folder), target=target)
     log.info(
-        "[describe] %s: %s, %s KV layout, %d layers, context %d", manifest.graph, manifest.precision,
-        manifest.kv.layout, manifest.dims.num_layers, manifest.dims.context_length,
+        "[describe] %s: %s, %s KV layout, %d layers, context %d",
+        manifest.graph,
+        manifest.precision,
+        manifest.kv.layout,
+        manifest.dims.num_layers,
+        manifest.dims.context_length,
     )
     if reference is not None:
         log.info("[validate] parity with transformers on %s", reference)
@@ -115,6 +119,8 @@ def import_folder(
         if stale.exists():
             stale.unlink()
             log.info("removed the folder's old manifest.json: it no longer describes a working model")
-        raise ParityError(f"{folder} failed the {report.kind} check; no manifest written:\n  " + "\n  ".join(report.failures))
+        raise ParityError(
+            f"{folder} failed the {report.kind} check; no manifest written:\n  " + "\n  ".join(report.failures)
+        )
     manifest_mod.write(manifest, folder)
     return manifest

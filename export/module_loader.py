@@ -50,8 +50,8 @@ class ModuleLoader:
                 self.owners.setdefault(id(param), {})[(id(module), leaf)] = (module, leaf)
 
     @classmethod
-    def open(cls, hf_dir: Path, dtype: torch.dtype | None = None) -> "ModuleLoader":
-        """The checkpoint in ``hf_dir`` behind a meta skeleton of its model, in ``dtype`` (default: as from_pretrained)."""
+    def open(cls, hf_dir: Path, dtype: torch.dtype | None = None) -> ModuleLoader:
+        """``hf_dir``'s checkpoint behind a meta skeleton of its model, in ``dtype`` (default: as from_pretrained)."""
         from transformers import AutoConfig, AutoModelForCausalLM
 
         checkpoint = Checkpoint.open(Path(hf_dir))

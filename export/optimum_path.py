@@ -48,13 +48,12 @@ def run_optimum(hf_dir: Path, out_dir: Path, python: Path, trust_remote_code: bo
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
     tail: list[str] = []
     with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env) as proc:
+        assert proc.stdout is not None  # stdout=PIPE
         for line in proc.stdout:
             sys.stderr.write(line)
-            tail = (tail + [line.rstrip()])[-8:]
+            tail = ([*tail, line.rstrip()])[-8:]
     if proc.returncode != 0:
-        raise OptimumError(
-            f"the optimum export failed (exit {proc.returncode}) in {python}:\n  " + "\n  ".join(tail)
-        )
+        raise OptimumError(f"the optimum export failed (exit {proc.returncode}) in {python}:\n  " + "\n  ".join(tail))
     # optimum also writes the config and tokenizer as transformers 4.57 saves them: ours replace them.
     for name in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "generation_config.json"):
         (out_dir / name).unlink(missing_ok=True)

@@ -33,7 +33,7 @@ class BuildOptions:
     streaming: bool = True  # convert module by module (export/streaming.py); False: the stock in-memory builder
     gate_on_cpu: bool = False  # gate a cuda graph on the CPU when CUDA is not usable (else: status "pending")
 
-    def resolved(self) -> "BuildOptions":
+    def resolved(self) -> BuildOptions:
         """Defaults filled in; raises ValueError for combinations that cannot work."""
         if self.target not in TARGETS:
             raise ValueError(f"--target must be one of {TARGETS}, got {self.target!r}")

@@ -119,11 +119,13 @@ def continuation_logits(reference: np.ndarray, prompt_len: int, steps: int) -> n
     return reference[prompt_len - 1 : prompt_len - 1 + steps]
 
 
-def compare_greedy(prompt: str, ids: list[int], ref_logits: np.ndarray, ours: tuple[list[int], np.ndarray]) -> PromptParity:
+def compare_greedy(
+    prompt: str, ids: list[int], ref_logits: np.ndarray, ours: tuple[list[int], np.ndarray]
+) -> PromptParity:
     """``ref_logits`` from ``continuation_logits`` over the ONNX tokens."""
     our_tokens, our_logits = ours
     ref_tokens = [int(t) for t in ref_logits.argmax(axis=-1)]
-    diverge = next((i for i, (a, b) in enumerate(zip(ref_tokens, our_tokens)) if a != b), None)
+    diverge = next((i for i, (a, b) in enumerate(zip(ref_tokens, our_tokens, strict=False)) if a != b), None)
     # Logits are comparable up to and including the first divergent step (same inputs until then).
     upto = len(ref_tokens) if diverge is None else diverge + 1
     return PromptParity(
@@ -156,7 +158,7 @@ def compare_teacher_forced(texts_ids: list[list[int]], reference: list[np.ndarra
     ref_top, our_top = ref.argmax(axis=-1), our_safe.argmax(axis=-1)
     return Fidelity(
         texts=len(texts_ids),
-        positions=int(len(targets)),
+        positions=len(targets),
         top1_agreement=float((ref_top == our_top).mean()),
         reference_top1_accuracy=float((ref_top == targets).mean()),
         onnx_top1_accuracy=float((our_top == targets).mean()),

@@ -17,6 +17,7 @@ import shutil
 import time
 from collections import Counter
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import onnx
 
@@ -34,6 +35,9 @@ from .resources import phase_done, track_phases
 from .streaming import StreamingUnsupported, streaming_gap
 from .tokenizer_export import export_tokenizer
 from .validate import ParityError, ParityReport, validate
+
+if TYPE_CHECKING:
+    from transformers import PretrainedConfig
 
 log = logging.getLogger("magicoder-export")
 
@@ -108,6 +112,7 @@ def convert(hf_dir: Path, stage: Path, options: BuildOptions, fix_rope: bool, op
         run_optimum(hf_dir, stage, find_python(optimum_python), options.trust_remote_code)
         return
     cache = stage / ".builder-cache"
+    assert options.precision is not None  # filled in by BuildOptions.resolved()
     streaming = options.streaming and streaming_covers(hf_dir, options)
     build = functools.partial(
         build_onnx,
@@ -132,8 +137,11 @@ def streaming_covers(hf_dir: Path, options: BuildOptions) -> bool:
     config = json.loads((hf_dir / "config.json").read_text(encoding="utf-8"))
     reason = streaming_gap(config, options.trust_remote_code)
     if reason:
-        log.info("[convert] streaming conversion does not cover %s: converting in memory with the stock builder "
-                 "(the whole model in RAM)", reason)
+        log.info(
+            "[convert] streaming conversion does not cover %s: converting in memory with the stock builder "
+            "(the whole model in RAM)",
+            reason,
+        )
     return reason is None
 
 
@@ -156,21 +164,50 @@ def export_folder(
 
 
 def _export_staged(
-    hf_dir: Path, output: Path, stage: Path, name: str, source: str, options: BuildOptions, fix_rope: bool,
+    hf_dir: Path,
+    output: Path,
+    stage: Path,
+    name: str,
+    source: str,
+    options: BuildOptions,
+    fix_rope: bool,
     optimum_python: Path | None,
 ) -> Manifest:
-    from transformers import AutoConfig
-
     start = time.perf_counter()
-    config = AutoConfig.from_pretrained(hf_dir, trust_remote_code=options.trust_remote_code)
+    config = load_config(hf_dir, options)
     context = context_length(config, options.max_context)
-    log.info(
-        "[load] %s: %s, %d layers, hidden %d, vocab %d", hf_dir, type(config).__name__,
-        config.num_hidden_layers, config.hidden_size, config.vocab_size,
-    )
-
     log.info("[convert] %s", options.describe())
     convert(hf_dir, stage, options, fix_rope, optimum_python)
+    manifest = describe_stage(hf_dir, stage, name, source, options, config, context)
+    phase_done("convert", f"{options.exporter} export, {manifest.kv.layout} KV layout", start)
+    if options.quantized:
+        log.info(
+            "[quantize] %s, quantized by the builder while converting", quantization_summary(stage / manifest.graph)
+        )
+    gate_and_publish(hf_dir, output, stage, source, options, manifest)
+    return manifest
+
+
+def load_config(hf_dir: Path, options: BuildOptions) -> PretrainedConfig:
+    """The checkpoint's transformers config, with a [load] line saying what it is."""
+    from transformers import AutoConfig
+
+    config = AutoConfig.from_pretrained(hf_dir, trust_remote_code=options.trust_remote_code)
+    log.info(
+        "[load] %s: %s, %d layers, hidden %d, vocab %d",
+        hf_dir,
+        type(config).__name__,
+        config.num_hidden_layers,
+        config.hidden_size,
+        config.vocab_size,
+    )
+    return config
+
+
+def describe_stage(
+    hf_dir: Path, stage: Path, name: str, source: str, options: BuildOptions, config: PretrainedConfig, context: int
+) -> Manifest:
+    """The converted folder completed: context length, the original tokenizer files, the manifest, the sliced head."""
     if (stage / "genai_config.json").is_file():
         set_genai_context(stage, context)
     # Ship the original tokenizer files (the builder re-saves them through transformers), checked against transformers.
@@ -181,10 +218,13 @@ def _export_staged(
     if manifest.precision != options.precision:
         raise ValueError(f"asked for {options.precision}, but the exported graph is {manifest.precision}")
     slice_last_position_logits(stage / manifest.graph)
-    phase_done("convert", f"{options.exporter} export, {manifest.kv.layout} KV layout", start)
-    if options.quantized:
-        log.info("[quantize] %s, quantized by the builder while converting", quantization_summary(stage / manifest.graph))
+    return manifest
 
+
+def gate_and_publish(
+    hf_dir: Path, output: Path, stage: Path, source: str, options: BuildOptions, manifest: Manifest
+) -> None:
+    """Run the parity gate (or mark it pending), then publish the folder unless the gate refuses it."""
     command = check_command(output, source)
     report = run_gate(hf_dir, stage, manifest, options, command)
     report.write(stage / manifest.parity_report)
@@ -193,17 +233,19 @@ def _export_staged(
     publish(stage, output)
     if report.status == PENDING:
         log.warning(
-            "[validate] NOT CHECKED: %s is published without its parity check (parity.json says \"pending\"): "
-            "CUDA is not usable on this machine. Check it on the GPU machine with:\n  %s", output, command,
+            '[validate] NOT CHECKED: %s is published without its parity check (parity.json says "pending"): '
+            "CUDA is not usable on this machine. Check it on the GPU machine with:\n  %s",
+            output,
+            command,
         )
-    return manifest
 
 
 def run_gate(hf_dir: Path, stage: Path, manifest: Manifest, options: BuildOptions, command: str) -> ParityReport:
     """The parity gate's report; a pending one for a cuda graph where CUDA is not usable (see gate.py)."""
     if gate_is_pending(options):
-        log.info("[validate] skipped: the graph targets cuda and CUDA is not usable here (--gate-on-cpu runs it "
-                 "on the CPU)")
+        log.info(
+            "[validate] skipped: the graph targets cuda and CUDA is not usable here (--gate-on-cpu runs it on the CPU)"
+        )
         return pending_report(manifest, command)
     log.info("[validate] parity gate for %s: %d tokens per prompt", manifest.precision, options.parity_tokens)
     report = validate(
@@ -223,8 +265,9 @@ def judge(report: ParityReport, path: Path, options: BuildOptions) -> None:
     if report.passed or report.status == PENDING:
         return
     if options.parity_gate == "report":
-        log.warning("[validate] parity gate FAILED, published anyway (--parity-gate report): %s",
-                    "; ".join(report.failures))
+        log.warning(
+            "[validate] parity gate FAILED, published anyway (--parity-gate report): %s", "; ".join(report.failures)
+        )
         return
     raise ParityError(
         f"the exported model does not match transformers; no manifest written (report: {path}):\n  "

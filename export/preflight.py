@@ -46,7 +46,11 @@ def check_architecture(config: dict, trust_remote_code: bool = False) -> None:
     archs = config.get("architectures") or []
     model_type = config.get("model_type")
     allowed = ", ".join(sorted(ALLOWED_ARCHITECTURES))
-    if not archs or any(a not in ALLOWED_ARCHITECTURES for a in archs) or model_type not in ALLOWED_ARCHITECTURES.values():
+    if (
+        not archs
+        or any(a not in ALLOWED_ARCHITECTURES for a in archs)
+        or model_type not in ALLOWED_ARCHITECTURES.values()
+    ):
         raise PreflightError(
             f"unsupported architecture {archs or '(none)'} (model_type {model_type!r}): this exporter handles "
             f"Llama-family decoders only ({allowed}, model_type 'llama'), the architecture of Magicoder-S-DS-6.7B"
@@ -83,7 +87,9 @@ def count_params(config: dict) -> ParamCount:
     inter = config["intermediate_size"]
     attention = h * heads * head_dim * 2 + h * kv_heads * head_dim * 2  # q, o; k, v
     head = 0 if config.get("tie_word_embeddings") else vocab * h
-    return ParamCount(embedding=vocab * h, matmul=layers * (attention + 3 * h * inter) + head, other=(2 * layers + 1) * h)
+    return ParamCount(
+        embedding=vocab * h, matmul=layers * (attention + 3 * h * inter) + head, other=(2 * layers + 1) * h
+    )
 
 
 def onnx_bytes(params: ParamCount, precision: str, target: str, block_size: int = 32) -> int:
@@ -142,7 +148,9 @@ def convert_ram(config: dict, precision: str, exporter: str, streaming: bool) ->
 
 def validate_ram(config: dict, precision: str, target: str, out: int) -> int:
     """The larger of the ONNX session (+ its KV cache) and the transformers reference (+ the logits kept)."""
-    session = SESSION_RAM_FACTOR.get(f"{precision}-{target}", SESSION_RAM_FACTOR.get(precision, SESSION_RAM_FACTOR["default"]))
+    session = SESSION_RAM_FACTOR.get(
+        f"{precision}-{target}", SESSION_RAM_FACTOR.get(precision, SESSION_RAM_FACTOR["default"])
+    )
     kv = kv_cache_bytes(config, GATE_TOKENS, 2 if precision == "fp16" and target == "cuda" else 4)
     logits = 2 * GATE_TOKENS * config["vocab_size"] * 4  # ONNX and reference logits, compared at the end
     if config.get("architectures") == ["LlamaForCausalLM"]:
@@ -153,8 +161,15 @@ def validate_ram(config: dict, precision: str, target: str, out: int) -> int:
 
 
 def estimate(
-    config: dict, precision: str, target: str, exporter: str, block_size: int, download: int, *,
-    streaming: bool = True, gate: bool = True,
+    config: dict,
+    precision: str,
+    target: str,
+    exporter: str,
+    block_size: int,
+    download: int,
+    *,
+    streaming: bool = True,
+    gate: bool = True,
 ) -> Needs:
     """RAM and disk for an export; ``gate=False`` when the parity check will run elsewhere (status pending)."""
     params = count_params(config)
@@ -162,7 +177,9 @@ def estimate(
     convert = convert_ram(config, precision, exporter, streaming)
     validate = validate_ram(config, precision, target, out) if gate else 0
     spill = out if exporter == "builder" and streaming else 0
-    return Needs(params.total, max(convert, validate), convert, validate, int(download + out + spill + DISK_MARGIN), out)
+    return Needs(
+        params.total, max(convert, validate), convert, validate, int(download + out + spill + DISK_MARGIN), out
+    )
 
 
 def check_resources(needs: Needs, output: Path, download_dir: Path | None, memory: int | None = None) -> None:

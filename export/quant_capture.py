@@ -19,7 +19,7 @@ import onnx_ir as ir
 from onnx import ModelProto, NodeProto, TensorProto, helper
 from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer, get_initializer
 
-from .spill import Spill
+from .spill import Spill, as_shape
 
 log = logging.getLogger("magicoder-export")
 
@@ -44,10 +44,7 @@ class QuantCapture:
 
     def wants(self, node: ir.Node) -> bool:
         """The node selection of MatMulNBitsQuantizer._process_subgraph (no nodes_to_include in this mode)."""
-        return (
-            node.name not in self.args["nodes_to_exclude"]
-            and node.op_type in self.args["op_types_to_quantize"]
-        )
+        return node.name not in self.args["nodes_to_exclude"] and node.op_type in self.args["op_types_to_quantize"]
 
     def _one_node_model(self, node: ir.Node) -> tuple[ModelProto, set[str]]:
         """The node alone, its constant inputs as initializers, the others as typed graph inputs."""
@@ -55,7 +52,7 @@ class QuantCapture:
         for value in node.inputs:
             if value is None:
                 continue
-            if value.const_value is not None and value.is_initializer():
+            if value.const_value is not None and value.is_initializer() and value.name:
                 inits.append(ir.serde.serialize_tensor(value.const_value))
                 consts.add(value.name)
             else:
@@ -69,6 +66,7 @@ class QuantCapture:
 
     def quantize(self, node: ir.Node, graph: ir.Graph) -> None:
         """Quantize ``node`` now; its fp32 weight leaves the graph's memory (and, at save, the graph)."""
+        assert node.name, "the builder names every node"
         model, consts = self._one_node_model(node)
         before = model.graph.node[0].SerializeToString()
         quantizer = MatMulNBitsQuantizer(model=model, **self.args)  # processes ``model`` in place
@@ -84,11 +82,11 @@ class QuantCapture:
         self.captured[node.name] = Captured([_copy(n) for n in result.node], [_copy(i) for i in new_inits])
         for name in consts - kept:
             value = graph.initializers[name]
-            if len(value.uses()) == 1:
+            weight = value.const_value
+            if weight is not None and len(value.uses()) == 1:
                 # Dropped by the save-time clean-up; until then a reference that is never read.
                 value.const_value = ir.ExternalTensor(
-                    GHOST_LOCATION, 0, value.const_value.nbytes, value.const_value.dtype,
-                    shape=value.const_value.shape, name=name,
+                    GHOST_LOCATION, 0, weight.nbytes, weight.dtype, shape=as_shape(weight.shape), name=name
                 )
 
     def replay(self, model: ModelProto) -> ModelProto:

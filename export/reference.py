@@ -57,7 +57,10 @@ class _Sequence:
         self.position_ids = torch.arange(len(ids)).unsqueeze(0)  # [1, seq]
         attention_mask = torch.ones(1, len(ids), dtype=torch.long)
         self.mask = create_causal_mask(
-            config=inner.config, inputs_embeds=self.hidden, attention_mask=attention_mask, cache=None,
+            config=inner.config,
+            inputs_embeds=self.hidden,
+            attention_mask=attention_mask,
+            cache=None,
             position_ids=self.position_ids,
         )
         self.position_embeddings = inner.rotary_emb(self.hidden, position_ids=self.position_ids)  # (cos, sin)
@@ -65,10 +68,12 @@ class _Sequence:
 
 def streamed_logits(hf_dir: Path, sequences: list[list[int]]) -> list[np.ndarray]:
     """``LlamaForCausalLM.forward`` in fp32, layer by layer over all ``sequences``: [len(seq), vocab] each."""
-    from transformers.models.llama.modeling_llama import LlamaRotaryEmbedding
+    from transformers.models.llama.modeling_llama import LlamaForCausalLM, LlamaRotaryEmbedding
 
     loader = ModuleLoader.open(Path(hf_dir), dtype=torch.float32)
     model = loader.skeleton
+    if not isinstance(model, LlamaForCausalLM):
+        raise TypeError(f"the layer-by-layer reference runs Llama models, not {type(model).__name__}")
     inner = model.model
     # The skeleton's buffers (rotary inv_freq) live on the meta device: build the rotary embedding for real.
     inner.rotary_emb = LlamaRotaryEmbedding(config=inner.config)
@@ -76,15 +81,20 @@ def streamed_logits(hf_dir: Path, sequences: list[list[int]]) -> list[np.ndarray
         with loader.loaded(inner.embed_tokens):
             states = [_Sequence(model, ids) for ids in sequences]
         trim_heap()
-        for index, layer in enumerate(inner.layers[: inner.config.num_hidden_layers]):
+        layers = inner.config.num_hidden_layers
+        for index, layer in enumerate(inner.layers[:layers]):
             with loader.loaded(layer):
                 for s in states:
                     s.hidden = layer(
-                        s.hidden, attention_mask=s.mask, position_embeddings=s.position_embeddings,
-                        position_ids=s.position_ids, cache=None, use_cache=False,
+                        s.hidden,
+                        attention_mask=s.mask,
+                        position_embeddings=s.position_embeddings,
+                        position_ids=s.position_ids,
+                        cache=None,
+                        use_cache=False,
                     )
             trim_heap()
-            log.debug("[validate] reference layer %d of %d", index + 1, inner.config.num_hidden_layers)
+            log.debug("[validate] reference layer %d of %d", index + 1, layers)
         with loader.loaded(inner.norm), loader.loaded(model.lm_head):
             out = [model.lm_head(inner.norm(s.hidden))[0].float().numpy() for s in states]
     loader.close()

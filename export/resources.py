@@ -37,17 +37,26 @@ class PhasePeaks:
     def __init__(self, interval_s: float = 0.05):
         self.interval_s = interval_s
         self.peak = current_rss_bytes() or 0
+        self._phase = 0  # a sample taken while an older phase ran must not count for the next one
+        self._lock = threading.Lock()
         threading.Thread(target=self._run, name="rss-sampler", daemon=True).start()
 
     def _run(self) -> None:
         while True:
-            self.peak = max(self.peak, current_rss_bytes() or 0)
+            with self._lock:
+                phase = self._phase
+            rss = current_rss_bytes() or 0
+            with self._lock:
+                if phase == self._phase:
+                    self.peak = max(self.peak, rss)
             time.sleep(self.interval_s)
 
     def take(self) -> int:
         """The peak since the last call (or since the sampler started); the next phase starts from now."""
         now = current_rss_bytes() or 0
-        peak, self.peak = max(self.peak, now), now
+        with self._lock:
+            peak, self.peak = max(self.peak, now), now
+            self._phase += 1
         return peak
 
 
@@ -64,8 +73,14 @@ def track_phases() -> None:
 def phase_done(phase: str, what: str, start: float) -> None:
     """One line per phase: its time, the process's peak RSS so far and, when tracked, this phase's own peak."""
     own = "" if _phases is None else f", this phase {gib(_phases.take())}"
-    log.info("[%s] %s done in %.1fs (peak RSS so far %s%s)", phase, what, time.perf_counter() - start,
-             gib(peak_rss_bytes()), own)
+    log.info(
+        "[%s] %s done in %.1fs (peak RSS so far %s%s)",
+        phase,
+        what,
+        time.perf_counter() - start,
+        gib(peak_rss_bytes()),
+        own,
+    )
 
 
 def available_memory_bytes(meminfo: Path = Path("/proc/meminfo")) -> int | None:

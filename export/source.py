@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import json
 import logging
-from fnmatch import fnmatch
 from dataclasses import dataclass
+from fnmatch import fnmatch
 from pathlib import Path
 
 log = logging.getLogger("magicoder-export")

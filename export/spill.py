@@ -18,6 +18,13 @@ from onnx import TensorProto
 from .checkpoint import CheckpointError
 
 
+def as_shape(shape: ir.ShapeProtocol) -> ir.Shape:
+    """An ``ir.Shape`` for any shape a tensor reports (the same object when it is one)."""
+    if isinstance(shape, ir.Shape):
+        return shape
+    return ir.Shape([d if isinstance(d, int) else d.value for d in shape])
+
+
 class DiskFullError(OSError):
     """No space left while writing the export; the message names the folder."""
 
@@ -44,6 +51,7 @@ class Spill:
 
     def external(self, tensor: ir.TensorProtocol) -> ir.ExternalTensor:
         """Write ``tensor``'s bytes (evaluating a lazy tensor once) and return a reference to them."""
+        assert tensor.name is not None, "initializers are named"
         data = tensor.tobytes()
         offset = self._append(data)
         return ir.ExternalTensor(
@@ -51,7 +59,7 @@ class Spill:
             offset,
             len(data),
             tensor.dtype,
-            shape=tensor.shape,
+            shape=as_shape(tensor.shape),
             name=tensor.name,
             doc_string=tensor.doc_string,
             metadata_props=dict(tensor.metadata_props),

@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from pathlib import Path
+from typing import Any
 
 import onnx_ir as ir
 import torch
@@ -60,7 +61,7 @@ def streaming_class(base_cls):
     """A subclass of the builder's model class ``base_cls`` that converts module by module."""
 
     class StreamingModel(base_cls):
-        def __init__(self, config, io_dtype, onnx_dtype, ep, cache_dir, extra_options):
+        def __init__(self, config: Any, io_dtype: Any, onnx_dtype: Any, ep: str, cache_dir: str, extra_options: dict):
             super().__init__(config, io_dtype, onnx_dtype, ep, cache_dir, extra_options)
             self.streaming_check()
             self.spill = Spill(Path(cache_dir) / SPILL_NAME)
@@ -114,6 +115,7 @@ def streaming_class(base_cls):
         @contextlib.contextmanager
         def loaded(self, module: torch.nn.Module):
             """``module`` with its weights for the block; the outermost block flushes what it built."""
+            assert self.loader is not None, "load_weights runs first"
             self.depth += 1
             try:
                 with self.loader.loaded(module):
@@ -150,8 +152,12 @@ def streaming_class(base_cls):
         def make_layer(self, layer_id, layer):
             with self.loaded(layer):
                 super().make_layer(layer_id, layer)
-            log.info("[convert] layer %d of %d (%.2f GB written so far)", layer_id + 1, self.num_layers,
-                     self.spill.bytes / 1e9)
+            log.info(
+                "[convert] layer %d of %d (%.2f GB written so far)",
+                layer_id + 1,
+                self.num_layers,
+                self.spill.bytes / 1e9,
+            )
 
         def make_layernorm(self, layer_id, layernorm, skip, simple, location):
             with self.loaded(layernorm):

@@ -166,8 +166,13 @@ def build_tiny_hf_model(out_dir: Path, spec: TinySpec, tokenizer_dir: Path | Non
             raise ValueError(f"vocab_size {spec.vocab_size} is smaller than the tokenizer's {n_tokens} tokens")
         vocab = spec.vocab_size
     config = magicoder_config(
-        tok, vocab_size=vocab, hidden_size=spec.hidden_size, intermediate_size=spec.intermediate_size,
-        num_layers=spec.num_layers, num_heads=spec.num_heads, dtype="float32",
+        tok,
+        vocab_size=vocab,
+        hidden_size=spec.hidden_size,
+        intermediate_size=spec.intermediate_size,
+        num_layers=spec.num_layers,
+        num_heads=spec.num_heads,
+        dtype="float32",
     )
     torch.manual_seed(spec.seed)
     model = LlamaForCausalLM(config).eval()

@@ -56,8 +56,8 @@ def tokenizer_mismatches(hf_dir: Path, ours: TextTokenizer, texts, reference=Non
     for text in (*EDGE_TEXTS, *texts):
         want, got = reference(text)["input_ids"], ours.encode(text)
         if want != got:
-            at = next((i for i, (a, b) in enumerate(zip(want, got)) if a != b), min(len(want), len(got)))
-            out.append(f"{text[:30]!r}: transformers {want[at:at + 4]}..., ours {got[at:at + 4]}... at token {at}")
+            at = next((i for i, (a, b) in enumerate(zip(want, got, strict=False)) if a != b), min(len(want), len(got)))
+            out.append(f"{text[:30]!r}: transformers {want[at : at + 4]}..., ours {got[at : at + 4]}... at token {at}")
     return out
 
 
@@ -81,8 +81,10 @@ def export_tokenizer(hf_dir: Path, folder: Path, trust_remote_code: bool = False
     mismatches: list[str] = []
     for candidate in ("files", "transformers"):
         if candidate == "transformers":
-            log.warning("[convert] tokenizer.json encodes differently from transformers (%s); shipping "
-                        "transformers' own", mismatches[0])
+            log.warning(
+                "[convert] tokenizer.json encodes differently from transformers (%s); shipping transformers' own",
+                mismatches[0],
+            )
             reference.backend_tokenizer.save(str(folder / "tokenizer.json"))
         for add_bos in (True, False):
             ours = TextTokenizer(folder / "tokenizer.json", add_bos)

@@ -26,23 +26,25 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from lsp_server.engine import DecoderSession, TextTokenizer
 from lsp_server.engine.gate import FAILED, PASSED
 from lsp_server.engine.manifest import Manifest
 
 from .describe import package_versions
 from .heldout import HELD_TEXTS
-from .reference import reference_logits
 from .parity import (
     PARITY_PROMPTS,
     Fidelity,
     PromptParity,
     compare_greedy,
     compare_teacher_forced,
+    continuation_logits,
     onnx_greedy,
     onnx_teacher_forced,
-    continuation_logits,
 )
+from .reference import reference_logits
 from .resources import phase_done
 from .tokenizer_export import tokenizer_mismatches
 
@@ -96,7 +98,7 @@ class ParityReport:
     versions: dict = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
 
-    def conclude(self, start: float) -> "ParityReport":
+    def conclude(self, start: float) -> ParityReport:
         """Passed or failed, from the failures found; the time since ``start`` (perf_counter)."""
         self.passed = not self.failures
         self.status = PASSED if self.passed else FAILED
@@ -142,9 +144,7 @@ def gate_failures(report: ParityReport, gate: Gate) -> list[str]:
     if gate.max_logit_diff is not None and report.max_logit_diff > gate.max_logit_diff:
         failures.append(f"max logit difference {report.max_logit_diff:.3g} exceeds {gate.max_logit_diff:g}")
     if gate.max_rel_logit_error is not None and report.max_rel_logit_error > gate.max_rel_logit_error:
-        failures.append(
-            f"relative logit error {report.max_rel_logit_error:.3g} exceeds {gate.max_rel_logit_error:g}"
-        )
+        failures.append(f"relative logit error {report.max_rel_logit_error:.3g} exceeds {gate.max_rel_logit_error:g}")
     fid = report.fidelity
     if fid is not None and not fid.finite:
         failures.append("the ONNX model produced non-finite logits (NaN or infinity)")
@@ -156,6 +156,76 @@ def gate_failures(report: ParityReport, gate: Gate) -> list[str]:
     if fid is not None and gate.max_mean_kl is not None and fid.mean_kl > gate.max_mean_kl:
         failures.append(f"mean KL divergence from transformers {fid.mean_kl:.3g} nats exceeds {gate.max_mean_kl:g}")
     return failures
+
+
+@dataclass
+class OnnxRun:
+    """What the ONNX model produced: per prompt (tokens, per-step logits), per held-out text its logits."""
+
+    device: str
+    greedy: list[tuple[list[int], np.ndarray]]
+    forced: list[np.ndarray]
+
+
+def run_onnx(
+    folder: Path, manifest: Manifest, prompt_ids: list[list[int]], text_ids: list[list[int]], new_tokens: int
+) -> OnnxRun:
+    """The engine's own decode path over the prompts (greedy) and the held-out texts (teacher-forced)."""
+    start = time.perf_counter()
+    log.info(
+        "[validate] onnxruntime (%s KV): %d prompts x %d greedy tokens, %d held-out tokens through the engine's "
+        "decode path",
+        manifest.kv.layout,
+        len(prompt_ids),
+        new_tokens,
+        sum(map(len, text_ids)),
+    )
+    session = DecoderSession(folder, manifest)
+    run = OnnxRun(
+        session.device,
+        [onnx_greedy(session, ids, new_tokens) for ids in prompt_ids],
+        [onnx_teacher_forced(session, ids) for ids in text_ids],
+    )
+    del session
+    gc.collect()
+    phase_done("validate", "onnx", start)
+    return run
+
+
+def compare_with_reference(
+    hf_dir: Path,
+    report: ParityReport,
+    prompts: tuple[str, ...],
+    prompt_ids: list[list[int]],
+    text_ids: list[list[int]],
+    ours: OnnxRun,
+    trust_remote_code: bool,
+) -> None:
+    """transformers' logits on the same inputs (loaded only now: the two models are never in memory together)."""
+    start = time.perf_counter()
+    log.info("[validate] transformers fp32 reference on the same inputs")
+    continued = [ids + greedy[0] for ids, greedy in zip(prompt_ids, ours.greedy, strict=True)]
+    reference = reference_logits(hf_dir, continued + text_ids, trust_remote_code)
+    for prompt, ids, greedy, ref in zip(prompts, prompt_ids, ours.greedy, reference, strict=False):
+        report.prompts.append(compare_greedy(prompt, ids, continuation_logits(ref, len(ids), len(greedy[0])), greedy))
+    phase_done("validate", "reference", start)
+    forced = reference[len(prompts) :]
+    report.fidelity = compare_teacher_forced(text_ids, forced, ours.forced) if text_ids else None
+
+
+def summarize(report: ParityReport, gate: Gate) -> None:
+    """The report's maxima over all comparisons, and what the gate refuses."""
+    report.tokens_identical = all(p.first_divergence is None for p in report.prompts)
+    report.max_logit_diff = max(p.max_logit_diff for p in report.prompts)
+    report.max_rel_logit_error = max(p.max_rel_logit_error for p in report.prompts)
+    if report.fidelity is not None:
+        # Teacher forcing compares every position of the held-out text, not only the agreeing greedy steps.
+        report.max_rel_logit_error = max(report.max_rel_logit_error, report.fidelity.max_rel_logit_error)
+    report.failures = gate_failures(report, gate)
+    if report.tokenizer_mismatches:
+        report.failures.append(
+            "the exported tokenizer differs from transformers': " + "; ".join(report.tokenizer_mismatches[:3])
+        )
 
 
 def validate(
@@ -171,48 +241,15 @@ def validate(
 ) -> ParityReport:
     """Compare ``folder`` with transformers on ``hf_dir``'s weights; the report says whether the gate passed."""
     start = time.perf_counter()
-    precision = manifest.precision
-    gate = GATES[precision]
+    gate = GATES[manifest.precision]
     tokenizer = TextTokenizer(folder / manifest.tokenizer, add_bos=manifest.prompt.add_bos)
     prompt_ids = [tokenizer.encode(p) for p in prompts]
     text_ids = budget_texts(tokenizer, texts, fidelity_tokens)
-    report = ParityReport(precision=precision, new_tokens=new_tokens, thresholds=asdict(gate), passed=False)
+    report = ParityReport(precision=manifest.precision, new_tokens=new_tokens, thresholds=asdict(gate), passed=False)
     report.versions = package_versions()
     report.tokenizer_mismatches = tokenizer_mismatches(hf_dir, tokenizer, [*prompts, *texts])
-
-    onnx_start = time.perf_counter()
-    log.info(
-        "[validate] onnxruntime (%s KV): %d prompts x %d greedy tokens, %d held-out tokens through the engine's "
-        "decode path", manifest.kv.layout, len(prompts), new_tokens, sum(map(len, text_ids)),
-    )
-    session = DecoderSession(folder, manifest)
-    report.device = session.device
-    ours_greedy = [onnx_greedy(session, ids, new_tokens) for ids in prompt_ids]
-    ours_forced = [onnx_teacher_forced(session, ids) for ids in text_ids]
-    del session
-    gc.collect()
-    phase_done("validate", "onnx", onnx_start)
-
-    # The transformers model is loaded only now: the two are never in memory together.
-    ref_start = time.perf_counter()
-    log.info("[validate] transformers fp32 reference on the same inputs")
-    continued = [ids + ours[0] for ids, ours in zip(prompt_ids, ours_greedy)]
-    reference = reference_logits(hf_dir, continued + text_ids, trust_remote_code)
-    for prompt, ids, ours, ref in zip(prompts, prompt_ids, ours_greedy, reference):
-        report.prompts.append(compare_greedy(prompt, ids, continuation_logits(ref, len(ids), len(ours[0])), ours))
-    ref_forced = reference[len(prompts) :]
-    phase_done("validate", "reference", ref_start)
-
-    report.fidelity = compare_teacher_forced(text_ids, ref_forced, ours_forced) if text_ids else None
-    report.tokens_identical = all(p.first_divergence is None for p in report.prompts)
-    report.max_logit_diff = max(p.max_logit_diff for p in report.prompts)
-    report.max_rel_logit_error = max(p.max_rel_logit_error for p in report.prompts)
-    if report.fidelity is not None:
-        # Teacher forcing compares every position of the held-out text, not only the agreeing greedy steps.
-        report.max_rel_logit_error = max(report.max_rel_logit_error, report.fidelity.max_rel_logit_error)
-    report.failures = gate_failures(report, gate)
-    if report.tokenizer_mismatches:
-        report.failures.append(
-            "the exported tokenizer differs from transformers': " + "; ".join(report.tokenizer_mismatches[:3])
-        )
+    ours = run_onnx(folder, manifest, prompt_ids, text_ids, new_tokens)
+    report.device = ours.device
+    compare_with_reference(hf_dir, report, prompts, prompt_ids, text_ids, ours, trust_remote_code)
+    summarize(report, gate)
     return report.conclude(start)

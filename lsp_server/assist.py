@@ -19,8 +19,7 @@ from .postprocess import (
 )
 from .prompts import (
     FimTokens,
-    TokenCounter,
-    TokenStarts,
+    TokenMeasure,
     build_ask_prompt,
     build_fim_prompt,
     build_instruction,
@@ -131,14 +130,18 @@ def snap_prefix(prefix: str, kept: str, first_line: int, every: int = SNAP_LINES
 
 
 def inline_prompt(
-    ctx: InlineContext, fim: FimTokens, count_tokens: TokenCounter, budget: int, first_line: int = 0, header: str = "",
-    token_starts: TokenStarts | None = None,
+    ctx: InlineContext, fim: FimTokens, measure: TokenMeasure, budget: int, first_line: int = 0, header: str = ""
 ) -> str:
     """DeepSeek's fill-in-the-middle prompt, prefix and suffix cut to a token budget (prefix snapped
     to a stable line; ``first_line``: the document line ctx.prefix starts on), ``header`` first."""
     return build_fim_prompt(
-        ctx.prefix, ctx.suffix, fim, count_tokens, budget, header=header,
-        align_prefix=lambda kept: snap_prefix(ctx.prefix, kept, first_line), token_starts=token_starts,
+        ctx.prefix,
+        ctx.suffix,
+        fim,
+        measure,
+        budget,
+        header=header,
+        align_prefix=lambda kept: snap_prefix(ctx.prefix, kept, first_line),
     )
 
 

@@ -20,14 +20,57 @@ DASH = ("--",)
 C_BLOCK = (("/*", "*/"),)
 LINE_COMMENTS: dict[str, tuple[str, ...]] = {
     **dict.fromkeys(
-        ["python", "shellscript", "ruby", "perl", "r", "yaml", "toml", "dockerfile", "makefile", "powershell",
-         "elixir", "julia", "nim", "coffeescript", "cmake", "properties", "dockercompose", "graphql", "terraform"],
+        [
+            "python",
+            "shellscript",
+            "ruby",
+            "perl",
+            "r",
+            "yaml",
+            "toml",
+            "dockerfile",
+            "makefile",
+            "powershell",
+            "elixir",
+            "julia",
+            "nim",
+            "coffeescript",
+            "cmake",
+            "properties",
+            "dockercompose",
+            "graphql",
+            "terraform",
+        ],
         HASH,
     ),
     **dict.fromkeys(
-        ["javascript", "javascriptreact", "typescript", "typescriptreact", "go", "rust", "java", "c", "cpp",
-         "csharp", "kotlin", "swift", "scala", "dart", "groovy", "objective-c", "objective-cpp", "zig", "proto",
-         "jsonc", "fsharp", "solidity", "verilog", "scss", "less"],
+        [
+            "javascript",
+            "javascriptreact",
+            "typescript",
+            "typescriptreact",
+            "go",
+            "rust",
+            "java",
+            "c",
+            "cpp",
+            "csharp",
+            "kotlin",
+            "swift",
+            "scala",
+            "dart",
+            "groovy",
+            "objective-c",
+            "objective-cpp",
+            "zig",
+            "proto",
+            "jsonc",
+            "fsharp",
+            "solidity",
+            "verilog",
+            "scss",
+            "less",
+        ],
         SLASH,
     ),
     **dict.fromkeys(["sql", "lua", "haskell", "ada", "elm", "purescript", "vhdl"], DASH),
@@ -56,7 +99,7 @@ BLOCK_COMMENTS: dict[str, tuple[tuple[str, str], ...]] = {
 }
 FALLBACK_LINE = ("#", "//")
 FALLBACK_BLOCK = C_BLOCK
-# Tool directives, not requests: "# type: ignore", "# noqa", "// eslint-disable-next-line", "//go:generate", ...
+# Tool directives, not requests: type-ignore and noqa comments, "// eslint-disable-next-line", "//go:generate", ...
 PRAGMA = re.compile(
     r"^(type:|noqa\b|pylint:|fmt:|pragma\b|isort:|mypy:|pyright:|ruff:|flake8:|coding[:=]|-\*-|vim?:|"
     r"eslint|jshint|prettier-ignore|@ts-|istanbul\b|c8\b|nolint|clang-format\b|rubocop:|"

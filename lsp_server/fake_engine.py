@@ -21,6 +21,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import PurePath
+from typing import TYPE_CHECKING
 
 from .comments import comment_markers
 from .engine.api import (
@@ -31,13 +32,17 @@ from .engine.api import (
     CancelToken,
     EngineError,
     GenerationResult,
-    InferenceEngine,
+    ManifestEngine,
+    StreamOptions,
+    run_options,
 )
 from .engine.gate import GateStatus
 from .engine.manifest import Dims, Manifest, SpecialTokens
-from .engine.sampling import GREEDY, Sampling
 from .magicoder import INSTRUCTION_HEADER
 from .settings import Settings
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 MODES = ("echo", "fail")
 TOKEN_CHARS = 4
@@ -70,22 +75,35 @@ def fake_answer(prompt: str, manifest: Manifest) -> str:
     return f"{marker} fake: {request}\n{code}\n```\nThat is all."
 
 
-class FakeEngine(InferenceEngine):
+class FakeEngine(ManifestEngine):
     """The engine interface, answering with fake_answer."""
 
     provider = "fake"
     device = "cpu"
     gate: GateStatus | None = None  # no model folder, so no parity report to tell about
 
-    def __init__(self, folder: str | None = None, threads: int | None = None, device: str = "auto",
-                 mode: str = "echo", token_ms: float = 0.0):
+    def __init__(
+        self,
+        folder: str | None = None,
+        threads: int | None = None,
+        device: str = "auto",
+        mode: str = "echo",
+        token_ms: float = 0.0,
+    ):
         if mode not in MODES:
             raise EngineError(f"unknown fake engine mode {mode!r} (known: {', '.join(MODES)})")
         name = PurePath(folder).name if folder else "fake"
         self.manifest = Manifest(
             name=f"fake-{name}",
-            dims=Dims(num_layers=1, num_heads=1, num_kv_heads=1, head_dim=1, hidden_size=1, vocab_size=1,
-                      context_length=CONTEXT_LENGTH),
+            dims=Dims(
+                num_layers=1,
+                num_heads=1,
+                num_kv_heads=1,
+                head_dim=1,
+                hidden_size=1,
+                vocab_size=1,
+                context_length=CONTEXT_LENGTH,
+            ),
             special_tokens=SpecialTokens(bos=0, eos=1),
         )
         self.mode, self.token_ms = mode, token_ms
@@ -98,10 +116,10 @@ class FakeEngine(InferenceEngine):
     def token_starts(self, text: str) -> list[int]:
         return list(range(0, len(text), TOKEN_CHARS))
 
-    def stream(self, prompt: str, max_new_tokens: int, stop_strings: Sequence[str] = (),
-               cancel: CancelToken | None = None, result: GenerationResult | None = None,
-               reuse_prefix: bool = True, sampling: Sampling = GREEDY) -> Iterator[str]:
-        result = result if result is not None else GenerationResult()
+    def stream(
+        self, prompt: str, max_new_tokens: int, stop_strings: Sequence[str] = (), **options: Unpack[StreamOptions]
+    ) -> Iterator[str]:
+        cancel, result, reuse_prefix, _ = run_options(options)  # the fake answer does not depend on sampling
         result.prompt_tokens = self.count_tokens(prompt)
         if result.prompt_tokens >= CONTEXT_LENGTH:
             raise EngineError(f"the prompt has {result.prompt_tokens} tokens; the model's context is {CONTEXT_LENGTH}")
@@ -113,8 +131,16 @@ class FakeEngine(InferenceEngine):
         with self._lock:
             yield from self._generate(prompt, max_new_tokens, stop_strings, cancel, result, reuse_prefix, wake)
 
-    def _generate(self, prompt: str, max_new_tokens: int, stop_strings: Sequence[str], cancel: CancelToken | None,
-                  result: GenerationResult, reuse_prefix: bool, wake: threading.Event) -> Iterator[str]:
+    def _generate(
+        self,
+        prompt: str,
+        max_new_tokens: int,
+        stop_strings: Sequence[str],
+        cancel: CancelToken | None,
+        result: GenerationResult,
+        reuse_prefix: bool,
+        wake: threading.Event,
+    ) -> Iterator[str]:
         shared = 0
         if reuse_prefix:
             while shared < min(len(prompt), len(self._last_prompt)) and prompt[shared] == self._last_prompt[shared]:

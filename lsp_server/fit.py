@@ -1,19 +1,44 @@
 """Token budgets: the longest end (or start) of a text, in whole lines where possible, within a budget.
 
-Pure functions over a token counter. With ``token_starts`` as well (where each token of a text
-starts, from one tokenization), the cut is read off the offsets and checked with one exact count:
-two tokenizations instead of a binary search's dozen, which matters on every keystroke.
+Pure functions over a ``TokenMeasure``: a token counter and, optionally, where each token of a text
+starts. With the starts (from one tokenization) the cut is read off the offsets and checked with one
+exact count: two tokenizations instead of a binary search's dozen, which matters on every keystroke.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
 
 LINES = re.compile(r"[^\n]*\n|[^\n]+\Z")  # lines with their "\n" (joined they give back the text)
 TokenCounter = Callable[[str], int]
 TokenStarts = Callable[[str], Sequence[int]]  # the character offset of each token of a text
 Align = Callable[[str], str]  # shortens a kept prefix further (to start at a stable line)
+
+
+class Tokenizes(Protocol):
+    """What measures text in tokens (an inference engine, a tokenizer)."""
+
+    def count_tokens(self, text: str) -> int: ...
+
+    def token_starts(self, text: str) -> Sequence[int]: ...
+
+
+@dataclass(frozen=True)
+class TokenMeasure:
+    """How prompt building measures text: a token counter and, optionally, the token starts of a text
+    (which make budget cuts cheaper; without them the cuts are found by binary search)."""
+
+    count: TokenCounter
+    starts: TokenStarts | None = None
+
+    @classmethod
+    def of(cls, source: Tokenizes) -> TokenMeasure:
+        """Both measures of an engine (or a tokenizer)."""
+        return cls(source.count_tokens, source.token_starts)
+
 
 # No token spans more than this many characters in practice: a window of budget * this many characters
 # around the cursor loses nothing that could fit, and spares tokenizing a whole 10 MB document.
@@ -122,27 +147,21 @@ def _fit_by_offsets(
     return kept
 
 
-def _fit(
-    text: str, count_tokens: TokenCounter, budget: int, keep_end: bool,
-    token_starts: TokenStarts | None = None, align: Align | None = None,
-) -> str:
+def _fit(text: str, measure: TokenMeasure, budget: int, keep_end: bool, align: Align | None = None) -> str:
     if budget <= 0 or not text:
         return ""
-    if token_starts is not None:
-        return _fit_by_offsets(text, count_tokens, token_starts, budget, keep_end, align)
-    kept = _fit_by_search(text, count_tokens, budget, keep_end)
+    if measure.starts is not None:
+        return _fit_by_offsets(text, measure.count, measure.starts, budget, keep_end, align)
+    kept = _fit_by_search(text, measure.count, budget, keep_end)
     return align(kept) if align is not None else kept
 
 
-def fit_prefix(
-    prefix: str, count_tokens: TokenCounter, budget: int,
-    token_starts: TokenStarts | None = None, align: Align | None = None,
-) -> str:
+def fit_prefix(prefix: str, measure: TokenMeasure, budget: int, align: Align | None = None) -> str:
     """Keep the end of the text before the cursor (whole lines where possible) within budget tokens;
     ``align`` may shorten the kept text further (it is applied before the budget is checked)."""
-    return _fit(prefix, count_tokens, budget, True, token_starts, align)
+    return _fit(prefix, measure, budget, True, align)
 
 
-def fit_suffix(suffix: str, count_tokens: TokenCounter, budget: int, token_starts: TokenStarts | None = None) -> str:
+def fit_suffix(suffix: str, measure: TokenMeasure, budget: int) -> str:
     """Keep the start of the text after the cursor (whole lines where possible) within budget tokens."""
-    return _fit(suffix, count_tokens, budget, False, token_starts)
+    return _fit(suffix, measure, budget, False)

@@ -43,7 +43,12 @@ def stop_at_dedent(completion: str, line_prefix: str, suffix: str) -> str:
         line = lines[i]
         if not line.strip() or indent_width(line) >= limit:
             continue
-        if new_block and not closer_ahead and indent_width(line) == cursor_indent and _CLOSING_LINE.fullmatch(line.strip()):
+        if (
+            new_block
+            and not closer_ahead
+            and indent_width(line) == cursor_indent
+            and _CLOSING_LINE.fullmatch(line.strip())
+        ):
             return "\n".join(lines[: i + 1])
         return "\n".join(lines[:i]).rstrip()
     return completion

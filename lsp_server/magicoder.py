@@ -23,3 +23,7 @@ FIM_END = "<\uff5cfim\u2581end\uff5c>"
 
 # Where the model can run: "auto" takes CUDA when the model was exported for it and it is usable.
 DEVICES = ("auto", "cpu", "cuda")
+
+# The model on the Hugging Face Hub, and its context (max_position_embeddings).
+MODEL_ID = "ise-uiuc/Magicoder-S-DS-6.7B"
+MAX_POSITIONS = 16384

@@ -14,7 +14,16 @@ from typing import Any, Protocol
 
 from lsprotocol import types
 
-from .engine.api import BUILD_HINT, CancelToken, EngineError, GenerationResult, InferenceEngine
+from .engine.api import (
+    BUILD_HINT,
+    FINISH_CANCELLED,
+    AsyncStreaming,
+    CancelToken,
+    EngineError,
+    GenerationResult,
+    InferenceEngine,
+)
+from .engine.endpoint import ApiKeys, origin_of
 from .engine.gate import FAILED, MISSING, PENDING, UNREADABLE, GateStatus
 from .engine.sampling import GREEDY, Sampling
 from .errors import RequestFailed
@@ -23,6 +32,7 @@ from .settings import Settings
 log = logging.getLogger(__name__)
 
 STATUS_NOTIFICATION = "magicoder/status"
+API_KEY_NOTIFICATION = "magicoder/apiKey"  # the editor -> the server: {origin, key | null}
 PROGRESS_INTERVAL_S = 0.1  # partial answers are reported at most this often
 BUSY_AFTER_S = 0.1  # "busy" only for generations that last: no status-bar flicker per keystroke
 STATUS_REFRESH_S = 2.0  # short generations update the status's tok/s at most this often
@@ -69,12 +79,49 @@ def gate_warning(gate: GateStatus | None) -> str | None:
 
 
 def real_engine(settings: Settings) -> InferenceEngine:
-    """The ONNX engine on the configured model folder (onnxruntime is imported here, not before)."""
+    """The configured engine: the ONNX engine on the model folder (onnxruntime is imported here, not before),
+    or with backend "openai" the remote engine (which never imports onnxruntime)."""
+    if settings.backend == "openai":
+        from .engine.manifest import ManifestError, read
+
+        try:
+            from .engine.remote import RemoteEngine, find_tokenizer
+        except ImportError as exc:
+            raise EngineError(
+                f"the remote backend needs {exc.name}: install it with pip install 'magicoder-lsp[remote]'"
+            ) from exc
+
+        try:
+            prompt_format = read(Path(settings.model)).prompt if settings.model else None
+        except ManifestError:
+            prompt_format = None
+        return RemoteEngine(
+            settings.endpoint,
+            find_tokenizer(settings.tokenizer, settings.model),
+            model=settings.remote_model,
+            ca_bundle=settings.ca_bundle,
+            allow_insecure=settings.allow_insecure,
+            prompt_format=prompt_format,
+        )
     if not settings.model:
         raise EngineError(f"no model folder is configured: {BUILD_HINT}")
     from .engine.engine import Engine
 
     return Engine(Path(settings.model), settings.threads, settings.device)
+
+
+class _Progress:
+    """The answer so far, handed to ``on_text`` at most every PROGRESS_INTERVAL_S."""
+
+    def __init__(self, on_text: OnText | None, result: GenerationResult):
+        self.on_text, self.result = on_text, result
+        self.text, self.reported = "", time.monotonic()
+
+    def add(self, piece: str, call: Callable[..., object]) -> None:
+        self.text += piece
+        if self.on_text is not None and time.monotonic() - self.reported >= PROGRESS_INTERVAL_S:
+            self.reported = time.monotonic()
+            call(self.on_text, self.text, len(self.result.token_ids))
 
 
 class ModelHost:
@@ -89,32 +136,62 @@ class ModelHost:
         self._busy: asyncio.TimerHandle | None = None  # pending "busy", or None once it was sent
         self._busy_sent = False
         self._status_at = float("-inf")
+        self._state = ""  # the last status sent
         self._shown_failures: set[str] = set()
+        self.keys = ApiKeys.from_environment()  # API keys of remote endpoints, by origin
+        self.settings: Settings | None = None  # of the last load
 
     # -- loading ---------------------------------------------------------------------------
     def start_loading(self, settings: Settings) -> asyncio.Task:
         """Load (or reload) the model; loads run one after another, the last one wins."""
+        self.settings = settings
         self.loading = asyncio.ensure_future(self._load(settings, self.loading))
         return self.loading
+
+    def set_api_key(self, origin: str, key: str | None) -> None:
+        """The editor's API key for an endpoint origin; reconnects when it is the current endpoint's."""
+        self.keys.set(origin, key)
+        settings = self.settings
+        if settings is not None and settings.backend == "openai" and settings.endpoint:
+            if origin_of(settings.endpoint) == origin_of(origin):
+                log.info("API key %s for %s: reconnecting", "set" if key else "cleared", origin_of(origin))
+                self.start_loading(settings)
 
     async def _load(self, settings: Settings, previous: asyncio.Task | None) -> None:
         if previous is not None and not previous.done():
             await asyncio.wait([previous])
-        self.current, self.error, self._shown_failures = None, None, set()
-        what = settings.model or "(no model folder)"
+        old, self.current, self.error, self._shown_failures = self.current, None, None, set()
+        if isinstance(old, AsyncStreaming):
+            await old.aclose()
+        remote = settings.backend == "openai"
+        what = settings.endpoint if remote else settings.model or "(no model folder)"
         self.status("loading", message=f"loading {what}")
-        progress = await self.client.begin_progress("Magicoder", f"loading the model {what}")
+        progress = await self.client.begin_progress(
+            "Magicoder", f"{'connecting to' if remote else 'loading the model'} {what}"
+        )
         started = time.perf_counter()
+        problem = None
         try:
-            engine = self.current = await asyncio.to_thread(self.factory, settings)
+            engine = await asyncio.to_thread(self.factory, settings)
+            if isinstance(engine, AsyncStreaming):
+                connection = await engine.connect(self.keys)
+                for warning in connection.warnings:
+                    log.warning("%s", warning)
+                    self.client.show_message(types.MessageType.Warning, warning)
+                problem = connection.error
+            self.current = engine
         except Exception as exc:  # EngineError, onnxruntime's errors, a broken folder: the server keeps serving
             log.debug("load failed", exc_info=True)
-            self.error = f"cannot load the model: {exc}" if settings.model else str(exc)
-        progress.end(self.error or f"loaded in {time.perf_counter() - started:.1f} s")
+            self.error = f"cannot load the model: {exc}" if settings.model and not remote else str(exc)
+        progress.end(
+            self.error or problem or f"{'connected' if remote else 'loaded'} in {time.perf_counter() - started:.1f} s"
+        )
         if self.error:
             log.error("%s", self.error)
             self.status("error", message=self.error)
             self.client.show_message(types.MessageType.Error, f"Magicoder: {self.error}")
+        elif problem:  # the remote server cannot be used now: said once, tried again by every request
+            self.fail(problem)
         else:
             log.info("model %s ready on %s", engine.name, engine.provider)
             self.status("ready")
@@ -156,9 +233,12 @@ class ModelHost:
             "model": engine.name if engine else None,
             "provider": engine.provider if engine else None,
         }
+        endpoint = getattr(engine, "endpoint", None)
+        if endpoint is not None:
+            payload["endpoint"] = endpoint.base
         if self.tokens_per_second is not None:
             payload["tokensPerSecond"] = round(self.tokens_per_second, 1)
-        self._status_at = time.monotonic()
+        self._status_at, self._state = time.monotonic(), state
         self.client.notify(STATUS_NOTIFICATION, {**payload, **{k: v for k, v in extra.items() if v is not None}})
 
     def fail(self, message: str) -> RequestFailed:
@@ -180,24 +260,52 @@ class ModelHost:
         cancel: CancelToken,
         on_text: OnText | None = None,
         sampling: Sampling = GREEDY,
+        patient: bool = False,
     ) -> GenerationResult:
-        """Generate in a worker thread; a cancelled request (or token) stops it within one decode step.
+        """Generate; a cancelled request (or token) stops it within one decode step (local) or closes the
+        server's stream at once (remote).
 
-        ``prompt`` may be a function that builds it: it then runs in that thread too (one thread hop).
-
-        ``on_text`` gets the answer so far on the event loop, at most every PROGRESS_INTERVAL_S.
+        The local engine runs in a worker thread; ``prompt`` may be a function that builds it: it then runs
+        in that thread too (one thread hop). A remote engine streams on the event loop (no thread per request).
+        ``on_text`` gets the answer so far on the event loop, at most every PROGRESS_INTERVAL_S. ``patient``:
+        a busy server's Retry-After is waited for once (Ask), never for inline completions.
         """
         loop = asyncio.get_running_loop()
         result = GenerationResult()
+        progress = _Progress(on_text, result)
 
         def run() -> GenerationResult:
-            text, reported = "", time.monotonic()
             prompt_text = prompt() if callable(prompt) else prompt
-            for piece in engine.stream(prompt_text, max_new_tokens, stops, cancel, result, sampling=sampling):
-                text += piece
-                if on_text is not None and time.monotonic() - reported >= PROGRESS_INTERVAL_S:
-                    reported = time.monotonic()
-                    loop.call_soon_threadsafe(on_text, text, len(result.token_ids))
+            for piece in engine.stream(
+                prompt_text, max_new_tokens, stops, cancel=cancel, result=result, sampling=sampling
+            ):
+                progress.add(piece, lambda *args: loop.call_soon_threadsafe(*args))
+            return result
+
+        async def consume(prompt_text: str) -> None:
+            assert isinstance(engine, AsyncStreaming)
+            pieces = engine.astream(
+                prompt_text, max_new_tokens, stops, cancel=cancel, result=result, sampling=sampling, patient=patient
+            )
+            async for piece in pieces:
+                progress.add(piece, lambda callback, *args: callback(*args))
+
+        async def run_async() -> GenerationResult:
+            prompt_text = await asyncio.to_thread(prompt) if callable(prompt) else prompt
+            task = asyncio.ensure_future(consume(prompt_text))
+            stopped: list[bool] = []  # the token's cancel closed the stream (not the request's own cancellation)
+
+            def close() -> None:
+                stopped.append(True)
+                loop.call_soon_threadsafe(task.cancel)
+
+            cancel.on_cancel(close)
+            try:
+                await task
+            except asyncio.CancelledError:
+                if not (stopped and task.cancelled()):
+                    raise
+                result.finish_reason = FINISH_CANCELLED
             return result
 
         self._running += 1
@@ -205,7 +313,7 @@ class ModelHost:
             self._busy = loop.call_later(BUSY_AFTER_S, self._announce_busy)
         failed = False
         try:
-            return await asyncio.to_thread(run)
+            return await (run_async() if isinstance(engine, AsyncStreaming) else asyncio.to_thread(run))
         except asyncio.CancelledError:
             cancel.cancel()
             raise
@@ -231,6 +339,6 @@ class ModelHost:
             self._busy = None
         if failed:
             self._busy_sent = False  # fail() has sent "error"
-        elif self._busy_sent or time.monotonic() - self._status_at >= STATUS_REFRESH_S:
+        elif self._busy_sent or self._state == "error" or time.monotonic() - self._status_at >= STATUS_REFRESH_S:
             self._busy_sent = False
             self.status("ready")

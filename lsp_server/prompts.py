@@ -1,6 +1,6 @@
 """Prompt building: Magicoder's instruction template and DeepSeek's fill-in-the-middle format.
 
-Pure functions; token budgets are measured by a counter the caller passes (the model's tokenizer).
+Pure functions; token budgets are measured by a ``TokenMeasure`` the caller passes (the model's tokenizer).
 The BOS token is the tokenizer's business, not these functions'.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .fit import MAX_CHARS_PER_TOKEN, Align, TokenCounter, TokenStarts, fit_prefix, fit_suffix
+from .fit import MAX_CHARS_PER_TOKEN, Align, TokenCounter, TokenMeasure, TokenStarts, fit_prefix, fit_suffix
 from .magicoder import FIM_BEGIN, FIM_END, FIM_HOLE, INSTRUCTION_PLACEHOLDER, MAGICODER_PROMPT_TEMPLATE
 
 FENCE_LANGUAGES = {
@@ -30,6 +30,7 @@ __all__ = [
     "MAX_CHARS_PER_TOKEN",
     "FimTokens",
     "TokenCounter",
+    "TokenMeasure",
     "TokenStarts",
     "build_ask_prompt",
     "build_fim_prompt",
@@ -97,35 +98,33 @@ class FimTokens:
     end: str = FIM_END
 
 
-def _tokens(text: str, count_tokens: TokenCounter) -> int:
-    return count_tokens(text) if text else 0
+def _tokens(text: str, measure: TokenMeasure) -> int:
+    return measure.count(text) if text else 0
 
 
 def build_fim_prompt(
     prefix: str,
     suffix: str,
     fim: FimTokens,
-    count_tokens: TokenCounter,
+    measure: TokenMeasure,
     budget: int,
     prefix_share: float = 0.75,
     header: str = "",
     align_prefix: Align | None = None,
-    token_starts: TokenStarts | None = None,
 ) -> str:
     """begin + header + prefix + hole + suffix + end, prefix and suffix sharing ``budget`` tokens.
 
     The prefix gets ``prefix_share`` of the budget and the suffix the rest; what one side leaves
     unused goes to the other. ``header`` (e.g. snippets of other files) counts against the budget;
-    ``align_prefix`` may shorten the kept prefix further (e.g. to start at a stable line);
-    ``token_starts`` (token offsets of a text) makes the cuts cheaper (see fit.py).
+    ``align_prefix`` may shorten the kept prefix further (e.g. to start at a stable line); the
+    ``measure``'s token starts, where it has them, make the cuts cheaper (see fit.py).
     """
-    budget = max(0, budget - _tokens(header, count_tokens))
+    budget = max(0, budget - _tokens(header, measure))
     share = min(1.0, max(0.0, prefix_share))
     suffix_share = budget - int(budget * share)
-    kept_suffix = fit_suffix(suffix, count_tokens, suffix_share, token_starts)
-    kept_prefix = fit_prefix(prefix, count_tokens, budget - _tokens(kept_suffix, count_tokens), token_starts,
-                             align_prefix)
-    left_for_suffix = budget - _tokens(kept_prefix, count_tokens)
+    kept_suffix = fit_suffix(suffix, measure, suffix_share)
+    kept_prefix = fit_prefix(prefix, measure, budget - _tokens(kept_suffix, measure), align_prefix)
+    left_for_suffix = budget - _tokens(kept_prefix, measure)
     if left_for_suffix > suffix_share and len(kept_suffix) < len(suffix):
-        kept_suffix = fit_suffix(suffix, count_tokens, left_for_suffix, token_starts)
+        kept_suffix = fit_suffix(suffix, measure, left_for_suffix)
     return f"{fim.begin}{header}{kept_prefix}{fim.hole}{kept_suffix}{fim.end}"

@@ -10,8 +10,10 @@ on every keystroke.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
+
+from .fit import TokenMeasure
 
 WINDOW_LINES = 16
 STEP_LINES = 8
@@ -62,12 +64,12 @@ def pick_snippets(query: str, others: Iterable[tuple[str, str]], limit: int = MA
     return sorted(found, key=lambda s: (-s.score, s.path))[:limit]
 
 
-def render_snippets(snippets: list[Snippet], comment: str, count_tokens: Callable[[str], int], budget: int) -> str:
+def render_snippets(snippets: list[Snippet], comment: str, measure: TokenMeasure, budget: int) -> str:
     """Snippets headed by their path in a comment, as many as fit in ``budget`` tokens."""
     out = ""
     for snippet in snippets:
         block = f"{comment} {snippet.path}\n{snippet.text}\n\n"
-        if count_tokens(out + block) > budget:
+        if measure.count(out + block) > budget:
             break
         out += block
     return out

@@ -61,10 +61,10 @@ def _line_table(text: str) -> tuple[list[int], list[int], list[str] | None]:
     parts = text.split("\n")  # str.split is fast, even on 10 MB documents
     lengths = [len(part) + 1 for part in parts]
     starts = [0, *accumulate(lengths[:-1])]
-    ends = [start + length - 1 for start, length in zip(starts, lengths)]
+    ends = [start + length - 1 for start, length in zip(starts, lengths, strict=False)]
     if not crs:
         return starts, ends, parts
-    ends = [end - 1 if end > start and text[end - 1] == "\r" else end for start, end in zip(starts, ends)]
+    ends = [end - 1 if end > start and text[end - 1] == "\r" else end for start, end in zip(starts, ends, strict=False)]
     return starts, ends, None
 
 
@@ -87,7 +87,7 @@ class DocumentText:
 
     @cached_property
     def lines(self) -> list[str]:
-        return [self.text[s:e] for s, e in zip(self._starts, self._ends)]
+        return [self.text[s:e] for s, e in zip(self._starts, self._ends, strict=False)]
 
     def check_line(self, line: int) -> None:
         if not 0 <= line < self.line_count:

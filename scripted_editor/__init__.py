@@ -9,6 +9,7 @@ from .session import (
     apply_text_edits,
     fix_code_action_union,
     make_session,
+    plain_edits,
 )
 
 __all__ = [
@@ -18,4 +19,5 @@ __all__ = [
     "apply_text_edits",
     "fix_code_action_union",
     "make_session",
+    "plain_edits",
 ]

@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVER = [sys.executable, "-m", "lsp_server", "--stdio", "--log-level", "ERROR"]
@@ -23,7 +23,7 @@ def frame(body: bytes) -> bytes:
     return b"Content-Length: %d\r\n\r\n" % len(body) + body
 
 
-def read_messages(stream: BinaryIO) -> Iterator[object]:
+def read_messages(stream: IO[bytes]) -> Iterator[object]:
     """The JSON messages of a framed stream, until it ends."""
     while True:
         length = None
@@ -35,7 +35,7 @@ def read_messages(stream: BinaryIO) -> Iterator[object]:
                 break
             if line.lower().startswith(b"content-length:"):
                 length = int(line.split(b":")[1])
-        yield json.loads(stream.read(length))
+        yield json.loads(stream.read() if length is None else stream.read(length))  # no length: to the end
 
 
 class RawServer:
@@ -45,6 +45,9 @@ class RawServer:
         self.proc = subprocess.Popen(
             [*SERVER, *args], cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
         )
+        assert self.proc.stdin is not None and self.proc.stdout is not None  # both are pipes
+        self.stdin: IO[bytes] = self.proc.stdin
+        self.stdout: IO[bytes] = self.proc.stdout
         self.responses: dict[object, dict] = {}
         self.notifications: list[dict] = []
         self.unmatched: list[dict] = []  # responses with an id this side never sent (or null)
@@ -54,13 +57,13 @@ class RawServer:
         threading.Thread(target=self._read, daemon=True).start()
 
     def _read(self) -> None:
-        for message in read_messages(self.proc.stdout):
+        for message in read_messages(self.stdout):
             self._incoming.put(message)
         self._incoming.put(None)
 
     def write(self, body: bytes) -> None:
-        self.proc.stdin.write(frame(body))
-        self.proc.stdin.flush()
+        self.stdin.write(frame(body))
+        self.stdin.flush()
 
     def send(self, message: object) -> None:
         self.write(json.dumps(message).encode())
@@ -112,7 +115,7 @@ class RawServer:
         return self.wait(self.request(method, params), timeout)
 
     def initialize(self, options: object = None, capabilities: dict | None = None) -> dict:
-        params = {"processId": None, "rootUri": None, "capabilities": capabilities or {}}
+        params: dict[str, object] = {"processId": None, "rootUri": None, "capabilities": capabilities or {}}
         if options is not None:
             params["initializationOptions"] = options
         response = self.call("initialize", params)
@@ -129,5 +132,5 @@ class RawServer:
             self.proc.kill()
             return self.proc.wait(timeout=10)
         finally:
-            self.proc.stdin.close()
-            self.proc.stdout.close()
+            self.stdin.close()
+            self.stdout.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Union
 
@@ -24,10 +25,11 @@ def fix_code_action_union(converter: Any) -> None:
         kind = types.Command if isinstance(obj.get("command"), str) else types.CodeAction
         return converter.structure(obj, kind)
 
-    converter.register_structure_hook(Union[types.Command, types.CodeAction], structure)
+    # lsprotocol's converter keys this hook on typing.Union (not on the X | Y form).
+    converter.register_structure_hook(Union[types.Command, types.CodeAction], structure)  # noqa: UP007
 
 
-def apply_text_edits(text: str, edits: list[types.TextEdit]) -> str:
+def apply_text_edits(text: str, edits: Sequence[types.TextEdit | types.AnnotatedTextEdit]) -> str:
     """Apply LSP text edits (UTF-16 positions, non-overlapping) to a document's text."""
     doc = DocumentText(text)
 
@@ -38,6 +40,15 @@ def apply_text_edits(text: str, edits: list[types.TextEdit]) -> str:
     for start, end, new in spans:
         text = text[:start] + new + text[end:]
     return text
+
+
+def plain_edits(change: types.TextDocumentEdit) -> list[types.TextEdit | types.AnnotatedTextEdit]:
+    """A document change's edits: plain text edits, since this client advertises no snippet edit support."""
+    edits: list[types.TextEdit | types.AnnotatedTextEdit] = []
+    for edit in change.edits:
+        assert not isinstance(edit, types.SnippetTextEdit), "the client did not advertise snippetEditSupport"
+        edits.append(edit)
+    return edits
 
 
 @dataclass
@@ -67,10 +78,12 @@ def make_session() -> EditorSession:
     @client.feature(types.WORKSPACE_APPLY_EDIT)
     def apply_edit(params: types.ApplyWorkspaceEditParams) -> types.ApplyWorkspaceEditResult:
         for change in params.edit.document_changes or []:
+            # The client advertises no resourceOperations: every change edits a document's text.
+            assert isinstance(change, types.TextDocumentEdit), f"unexpected resource operation {change!r}"
             doc = session.documents.get(change.text_document.uri)
             if doc is None or change.text_document.version != doc.version:
                 return types.ApplyWorkspaceEditResult(applied=False, failure_reason="stale document version")
-            doc.text = apply_text_edits(doc.text, list(change.edits))
+            doc.text = apply_text_edits(doc.text, plain_edits(change))
             doc.version += 1
             session.applied.append(change)
         return types.ApplyWorkspaceEditResult(applied=True)

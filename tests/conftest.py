@@ -4,11 +4,13 @@ model, exported once per test session."""
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.helpers.paths import TEST_MODEL, tokenizer_args
+from tests.helpers.llama_server import LlamaServer, require_llama_server, start_llama_server
+from tests.helpers.paths import TEST_GGUF, TEST_MODEL, has_real_tokenizer, tokenizer_args
 
 
 @pytest.fixture(scope="session")
@@ -33,3 +35,23 @@ def engine(tiny_model: Path):
     from lsp_server.engine import Engine
 
     return Engine(tiny_model)
+
+
+@pytest.fixture(scope="session")
+def tiny_gguf(tiny_model: Path) -> Path:
+    """The tiny model as an f32 llama.cpp GGUF (magicoder-export gguf), beside the tiny model's folder."""
+    from export.gguf_writer import write_gguf
+
+    # The stand-in tokenizer trained when DeepSeek-Coder's is absent has no fingerprint llama.cpp knows: name
+    # DeepSeek-Coder's pre-tokenizer for it (ids may then differ from `tokenizers` on some texts; the tests
+    # that compare ids need the real tokenizer).
+    pre = None if has_real_tokenizer() else "deepseek-coder"
+    return write_gguf(tiny_model / "hf", TEST_GGUF, name="magicoder-tiny", tokenizer_pre=pre)
+
+
+@pytest.fixture(scope="session")
+def llama_server(tiny_gguf: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LlamaServer]:
+    """llama-cpp-python's OpenAI-compatible server on the tiny model: base_url (…/v1), api_key, model."""
+    require_llama_server()
+    with start_llama_server(tiny_gguf, log_path=tmp_path_factory.mktemp("llama-server") / "server.log") as server:
+        yield server

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
 import torch
@@ -34,9 +36,15 @@ def checkpoint(tmp_path_factory) -> tuple[Path, dict]:
 def test_names_and_shapes_are_transformers_llama() -> None:
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    config = LlamaConfig(vocab_size=SPEC.vocab_size, hidden_size=SPEC.hidden_size, num_hidden_layers=2,
-                         intermediate_size=SPEC.intermediate_size, num_attention_heads=SPEC.num_heads,
-                         num_key_value_heads=SPEC.num_heads, tie_word_embeddings=False)
+    config = LlamaConfig(
+        vocab_size=SPEC.vocab_size,
+        hidden_size=SPEC.hidden_size,
+        num_hidden_layers=2,
+        intermediate_size=SPEC.intermediate_size,
+        num_attention_heads=SPEC.num_heads,
+        num_key_value_heads=SPEC.num_heads,
+        tie_word_embeddings=False,
+    )
     with torch.device("meta"):
         model = LlamaForCausalLM(config)
     expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
@@ -51,13 +59,16 @@ def test_header_is_padded_and_contiguous() -> None:
     header = json.loads(raw[8:])
     assert header.pop("__metadata__") == {"format": "pt"}
     spans = [header[name]["data_offsets"] for name, _ in entries]
-    assert spans[0][0] == 0 and all(a[1] == b[0] for a, b in zip(spans, spans[1:]))
+    assert spans[0][0] == 0 and all(a[1] == b[0] for a, b in itertools.pairwise(spans))
 
 
 def test_shards_split_before_the_limit() -> None:
     shards = plan_shards(tensor_shapes(SPEC), SPEC.shard_bytes)
     assert [entries[0][0] for entries in shards] == [
-        "model.embed_tokens.weight", "model.layers.0.self_attn.q_proj.weight", "lm_head.weight"]
+        "model.embed_tokens.weight",
+        "model.layers.0.self_attn.q_proj.weight",
+        "lm_head.weight",
+    ]
 
 
 @needs_real_tokenizer
@@ -67,7 +78,8 @@ def test_every_tensor_reads_back(checkpoint) -> None:
     assert info["shards"] == 3 == len(set(index["weight_map"].values()))
     assert list(index["weight_map"]) == [name for name, _ in tensor_shapes(SPEC)]
     assert index["metadata"]["total_size"] == sum(f.stat().st_size for f in folder.glob("*.safetensors")) - sum(
-        8 + int.from_bytes(f.read_bytes()[:8], "little") for f in folder.glob("*.safetensors"))
+        8 + int.from_bytes(f.read_bytes()[:8], "little") for f in folder.glob("*.safetensors")
+    )
     for name, shape in tensor_shapes(SPEC):
         with safe_open(folder / index["weight_map"][name], framework="pt") as f:
             assert f.metadata() == {"format": "pt"}
@@ -80,7 +92,7 @@ def test_every_tensor_reads_back(checkpoint) -> None:
 
 @needs_real_tokenizer
 def test_transformers_loads_it_as_magicoder(checkpoint) -> None:
-    from transformers import AutoConfig, AutoModelForCausalLM
+    from transformers import AutoConfig, AutoModelForCausalLM, PreTrainedModel
 
     folder, _ = checkpoint
     config = AutoConfig.from_pretrained(folder)
@@ -88,7 +100,11 @@ def test_transformers_loads_it_as_magicoder(checkpoint) -> None:
     assert (config.max_position_embeddings, config.rms_norm_eps, config.tie_word_embeddings) == (16384, 1e-6, False)
     assert (config.bos_token_id, config.eos_token_id, config.dtype) == (32013, 32014, torch.bfloat16)
     assert config.num_key_value_heads == config.num_attention_heads == SPEC.num_heads
-    model, info = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32, output_loading_info=True)
+    # transformers annotates from_pretrained as returning the model; output_loading_info=True makes it a pair.
+    model, info = cast(
+        "tuple[PreTrainedModel, dict[str, Any]]",
+        AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32, output_loading_info=True),
+    )
     assert type(model).__name__ == "LlamaForCausalLM"
     assert not any(info[k] for k in ("missing_keys", "unexpected_keys", "mismatched_keys")), info
     state = model.state_dict()

@@ -47,7 +47,7 @@ def check_export(r: dict, gate: set[str]) -> None:
 
 @needs_real_tokenizer
 def test_full_run_exports_and_serves(results) -> None:
-    work, out, data = results
+    work, _out, data = results
     run = data["run"]
     assert run["layers"] == 1 and run["width"]["name"] == "tiny"
     spec = CheckpointSpec.of_width("tiny", layers=1)

@@ -35,7 +35,8 @@ def test_server_needs_no_torch_or_transformers():
 def test_only_the_protocol_layer_imports_pygls():
     package = ROOT / "lsp_server"
     importers = sorted(
-        str(p.relative_to(package)) for p in package.rglob("*.py")
+        str(p.relative_to(package))
+        for p in package.rglob("*.py")
         if any(line.lstrip().startswith(("import pygls", "from pygls")) for line in p.read_text().splitlines())
     )
     assert importers and all(name.startswith("protocol/") for name in importers), importers
@@ -43,6 +44,9 @@ def test_only_the_protocol_layer_imports_pygls():
 
 def test_no_server_module_is_over_400_lines():
     package = ROOT / "lsp_server"
-    long = {str(p.relative_to(package)): n for p in package.rglob("*.py")
-            if "engine" not in p.parts and (n := len(p.read_text().splitlines())) > 400}
+    long = {
+        str(p.relative_to(package)): n
+        for p in package.rglob("*.py")
+        if "engine" not in p.parts and (n := len(p.read_text().splitlines())) > 400
+    }
     assert long == {}

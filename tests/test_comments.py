@@ -182,8 +182,16 @@ def test_lua_multi_line_block():
 
 @pytest.mark.parametrize(
     "pragma",
-    ["# type: ignore", "# noqa: E501", "# noqa", "# pylint: disable=x", "# fmt: off", "# -*- coding: utf-8 -*-",
-     "# pyright: ignore", "# isort: skip"],
+    [
+        "# type: ignore",
+        "# noqa: E501",
+        "# noqa",
+        "# pylint: disable=x",
+        "# fmt: off",
+        "# -*- coding: utf-8 -*-",
+        "# pyright: ignore",
+        "# isort: skip",
+    ],
 )
 def test_python_pragmas_are_not_instructions(pragma):
     assert is_pragma(comment_text(pragma, "python"))
@@ -193,8 +201,13 @@ def test_python_pragmas_are_not_instructions(pragma):
 
 @pytest.mark.parametrize(
     "language, pragma",
-    [("typescript", "// @ts-ignore"), ("javascript", "// eslint-disable-next-line no-console"),
-     ("go", "//go:generate stringer -type=Kind"), ("go", "//nolint:errcheck"), ("ruby", "# rubocop:disable Style")],
+    [
+        ("typescript", "// @ts-ignore"),
+        ("javascript", "// eslint-disable-next-line no-console"),
+        ("go", "//go:generate stringer -type=Kind"),
+        ("go", "//nolint:errcheck"),
+        ("ruby", "# rubocop:disable Style"),
+    ],
 )
 def test_other_tool_directives_are_not_instructions(language, pragma):
     assert find_instruction_comment([pragma, "x"], 1, 1, language) is None
@@ -290,7 +303,7 @@ def test_first_line_selection_without_a_comment():
     assert find_instruction_comment(["x = 1", "y = 2"], 0, 1, "python") is None
 
 
-def test_instruction_comment_is_frozen():
+def test_instruction_comment_is_frozen() -> None:
     comment = InstructionComment("x", 0, 0)
     with pytest.raises(AttributeError):
         comment.text = "y"  # type: ignore[misc]

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from lsp_server.engine import CancelToken, Engine, EngineError, ModelNotFoundError
+from lsp_server.engine import CancelToken, Engine, EngineError, GenerationResult, ModelNotFoundError
 from lsp_server.engine import manifest as manifest_mod
-from lsp_server.engine.generate import GenerationResult, StopMatcher
+from lsp_server.engine.stops import StopMatcher
 from lsp_server.engine.tokenizer import IncrementalDecoder
 
 PROMPT = "def parse(line):\n"
@@ -85,7 +85,7 @@ def test_incremental_decoder_never_emits_half_a_character(engine):
 def test_missing_model_folder_says_how_to_build_one(tmp_path: Path):
     with pytest.raises(ModelNotFoundError, match="magicoder-export tiny"):
         Engine(tmp_path / "nowhere")
-    with pytest.raises(ModelNotFoundError, match="no manifest.json"):
+    with pytest.raises(ModelNotFoundError, match=r"no manifest\.json"):
         Engine(tmp_path)
 
 
@@ -119,7 +119,7 @@ def test_manifest_errors_are_clear(tiny_model: Path, change: dict, message: str)
 
 def test_manifest_names_files_that_must_exist(tiny_model: Path, tmp_path: Path):
     manifest_mod.write(manifest_mod.read(tiny_model), tmp_path)
-    with pytest.raises(manifest_mod.ManifestError, match="lacks model.onnx"):
+    with pytest.raises(manifest_mod.ManifestError, match=r"lacks model\.onnx"):
         manifest_mod.read(tmp_path)
 
 

@@ -7,14 +7,18 @@ import importlib
 import subprocess
 import sys
 from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
 
 import pytest
 
 import lsp_server.engine as engine_pkg
 from lsp_server.engine import Engine
-from lsp_server.engine.api import CancelToken, GenerationResult, InferenceEngine
+from lsp_server.engine.api import CancelToken, GenerationResult, InferenceEngine, ManifestEngine, StreamOptions
 from lsp_server.fake_engine import FakeEngine
 from lsp_server.magicoder import FIM_BEGIN, FIM_END, FIM_HOLE
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 FIM_PROMPT = f"{FIM_BEGIN}def f():\n    {FIM_HOLE}\n{FIM_END}"
 # What the server imports before a model is loaded: none of it may need onnxruntime.
@@ -103,7 +107,7 @@ def test_both_engines_share_complete():
 
 
 def test_complete_is_stream_to_the_end():
-    class Scripted(InferenceEngine):
+    class Scripted(ManifestEngine):
         provider, device, gate = "scripted", "cpu", None
 
         def __init__(self) -> None:
@@ -117,9 +121,12 @@ def test_complete_is_stream_to_the_end():
             return range(len(text))
 
         def stream(
-            self, prompt, max_new_tokens, stop_strings=(), cancel=None, result=None, reuse_prefix=True, sampling=None
+            self, prompt: str, max_new_tokens: int, stop_strings: Sequence[str] = (), **options: Unpack[StreamOptions]
         ) -> Iterator[str]:
-            self.calls.append((prompt, max_new_tokens, tuple(stop_strings), cancel, reuse_prefix))
+            self.calls.append(
+                (prompt, max_new_tokens, tuple(stop_strings), options.get("cancel"), options.get("reuse_prefix"))
+            )
+            result = options.get("result")
             assert result is not None
             for piece in ("a", "b"):
                 result.text += piece
@@ -127,13 +134,13 @@ def test_complete_is_stream_to_the_end():
             result.finish_reason = "eos"
 
     scripted, cancel = Scripted(), CancelToken()
-    result = scripted.complete("p", 5, ["\n"], cancel, reuse_prefix=False)
+    result = scripted.complete("p", 5, ["\n"], cancel=cancel, reuse_prefix=False)
     assert (result.text, result.finish_reason) == ("ab", "eos")
     assert scripted.calls == [("p", 5, ("\n",), cancel, False)]
 
 
-def test_an_engine_without_stream_cannot_be_built_nor_passes_for_one():
-    class NoStream(InferenceEngine):
+def test_an_engine_without_stream_cannot_be_built_nor_passes_for_one() -> None:
+    class NoStream(ManifestEngine):
         provider, device, gate = "none", "cpu", None
 
         def count_tokens(self, text: str) -> int:
@@ -146,8 +153,8 @@ def test_an_engine_without_stream_cannot_be_built_nor_passes_for_one():
         NoStream()  # type: ignore[abstract]
 
     class Lookalike:  # not a subclass: the runtime check looks for every member
-        manifest = FakeEngine().manifest
-        provider, device, gate, name = "x", "cpu", None, "x"
+        provider, device, gate, name, context_length = "x", "cpu", None, "x", 1
+        prompt_format = FakeEngine().prompt_format
 
         def count_tokens(self, text: str) -> int:
             return 0

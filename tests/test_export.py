@@ -117,7 +117,7 @@ def test_exported_tokenizer_adds_bos_like_transformers(engine, tiny_model: Path)
     from transformers import AutoTokenizer
 
     reference = AutoTokenizer.from_pretrained(str(SHARED_TOKENIZER))
-    for text in PROMPTS + ["", "  indented\r\n\ttabs", "<｜fim▁begin｜>a<｜fim▁hole｜>b<｜fim▁end｜>"]:
+    for text in [*PROMPTS, "", "  indented\r\n\ttabs", "<｜fim▁begin｜>a<｜fim▁hole｜>b<｜fim▁end｜>"]:
         assert engine.tokenizer.encode(text) == reference(text)["input_ids"]
 
 

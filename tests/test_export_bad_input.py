@@ -45,8 +45,21 @@ def output(tmp_path: Path) -> Path:
 
 
 def build(ckpt: Path, out: Path) -> int:
-    return export_main(["build", str(ckpt), "--output", str(out), "--precision", "int4", "--parity-tokens", "4",
-                        "--fidelity-tokens", "16", "--skip-resource-checks"])
+    return export_main(
+        [
+            "build",
+            str(ckpt),
+            "--output",
+            str(out),
+            "--precision",
+            "int4",
+            "--parity-tokens",
+            "4",
+            "--fidelity-tokens",
+            "16",
+            "--skip-resource-checks",
+        ]
+    )
 
 
 def assert_nothing_lost(out: Path) -> None:
@@ -159,9 +172,20 @@ def test_a_full_disk_mid_write_stops_the_export_cleanly(sharded: Path, output: P
 
 
 def test_ctrl_c_mid_export_removes_the_partial_folder(sharded: Path, output: Path):
-    command = [sys.executable, "-m", "export.cli", "build", str(sharded), "--output", str(output),
-               "--precision", "int4", "--skip-resource-checks"]
+    command = [
+        sys.executable,
+        "-m",
+        "export.cli",
+        "build",
+        str(sharded),
+        "--output",
+        str(output),
+        "--precision",
+        "int4",
+        "--skip-resource-checks",
+    ]
     proc = subprocess.Popen(command, cwd=ROOT, stderr=subprocess.PIPE, text=True)
+    assert proc.stderr is not None  # stderr=PIPE
     seen = []
     for line in proc.stderr:
         seen.append(line)
@@ -176,5 +200,7 @@ def test_ctrl_c_mid_export_removes_the_partial_folder(sharded: Path, output: Pat
 
 def test_a_passing_export_replaces_the_previous_one(sharded: Path, output: Path):
     assert build(sharded, output) == 0
-    assert not (output / SENTINEL).exists() and json.loads((output / "manifest.json").read_text())["precision"] == "int4"
+    assert (
+        not (output / SENTINEL).exists() and json.loads((output / "manifest.json").read_text())["precision"] == "int4"
+    )
     assert not output.with_name(".model.old").exists() and not output.with_name(".model.partial").exists()

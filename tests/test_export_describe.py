@@ -31,7 +31,10 @@ def test_describe_without_reference_runs_the_consistency_check(tiny_model: Path,
     assert export_main(["describe", str(folder)]) == 0
     ours, original = manifest_mod.read(folder), manifest_mod.read(tiny_model)
     assert (ours.io, ours.kv, ours.dims, ours.special_tokens) == (
-        original.io, original.kv, original.dims, original.special_tokens
+        original.io,
+        original.kv,
+        original.dims,
+        original.special_tokens,
     )
     assert ours.precision == "fp32" and ours.prompt == original.prompt
     report = json.loads((folder / "parity.json").read_text())

@@ -82,5 +82,5 @@ def test_rope_parameters_are_translated_for_transformers_4():
 def test_missing_optimum_environment_says_how_to_create_it(tmp_path, monkeypatch):
     monkeypatch.setattr(optimum_path, "REPO_ROOT", tmp_path)
     monkeypatch.delenv(optimum_path.ENV_VAR, raising=False)
-    with pytest.raises(optimum_path.OptimumError, match="scripts/setup-optimum.sh"):
+    with pytest.raises(optimum_path.OptimumError, match=r"scripts/setup-optimum\.sh"):
         optimum_path.find_python(tmp_path / "no-python")

@@ -72,8 +72,18 @@ def test_checkpoints_the_streaming_path_does_not_cover_fall_back_with_a_log_line
 
 def test_a_tied_checkpoint_is_exported_by_the_stock_builder(tiny_model: Path, tmp_path, caplog):
     """Tied embeddings: the build falls back to the in-memory builder, says so, and still passes its gate."""
-    args = ["build", str(tied(tiny_model / "hf", tmp_path / "tied")), "--output", str(tmp_path / "out"), "--precision", "fp32",
-            "--parity-tokens", "4", "--fidelity-tokens", "16"]
+    args = [
+        "build",
+        str(tied(tiny_model / "hf", tmp_path / "tied")),
+        "--output",
+        str(tmp_path / "out"),
+        "--precision",
+        "fp32",
+        "--parity-tokens",
+        "4",
+        "--fidelity-tokens",
+        "16",
+    ]
     assert export_main(args) == 0
     assert "does not cover tied input and output embeddings: converting in memory" in caplog.text
     assert "module by module" not in caplog.text

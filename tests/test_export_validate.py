@@ -19,7 +19,14 @@ from lsp_server.engine import device
 from lsp_server.engine import manifest as manifest_mod
 from tests.helpers.faults import scale_one_weight
 
-MODEL_FILES = ("model.onnx", "model.onnx.data", "tokenizer.json", "tokenizer_config.json", "manifest.json", "parity.json")
+MODEL_FILES = (
+    "model.onnx",
+    "model.onnx.data",
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "manifest.json",
+    "parity.json",
+)
 
 
 def model_copy(model: Path, dest: Path, files=MODEL_FILES) -> Path:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import textwrap
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lsp_server.engine.tokenizer import TextTokenizer
-from lsp_server.fit import fit_prefix, fit_suffix
+from lsp_server.fake_engine import FakeEngine
+from lsp_server.fit import TokenMeasure, fit_prefix, fit_suffix
 
 
 def words(text: str) -> int:
@@ -41,9 +43,11 @@ def test_offsets_give_the_cuts_the_search_gives(lines: list[str], tail: bool, bu
     one line (none fits whole) the offsets cut at a token start, the search at any character."""
     count, starts = COUNTERS[which]
     text = "\n".join(lines) + ("\n" if tail else "")
-    for fit, at_line_break in ((fit_prefix, lambda kept: kept == text or text[: len(text) - len(kept)].endswith("\n")),
-                               (fit_suffix, lambda kept: kept == text or kept.endswith("\n"))):
-        by_offsets, by_search = fit(text, count, budget, starts), fit(text, count, budget)
+    for fit, at_line_break in (
+        (fit_prefix, lambda kept: kept == text or text[: len(text) - len(kept)].endswith("\n")),
+        (fit_suffix, lambda kept: kept == text or kept.endswith("\n")),
+    ):
+        by_offsets, by_search = fit(text, TokenMeasure(count, starts), budget), fit(text, TokenMeasure(count), budget)
         if budget <= 0 or (by_search and at_line_break(by_search)):
             assert by_offsets == by_search
         else:
@@ -59,7 +63,7 @@ def test_align_is_applied_before_the_budget_is_checked():
         dropped.append(kept)
         return kept.split("\n", 2)[2]  # always two lines shorter
 
-    kept = fit_prefix(text, words, 10, word_starts, align)
+    kept = fit_prefix(text, TokenMeasure(words, word_starts), 10, align)
     assert kept == "".join(f"w{i} x\n" for i in range(37, 40)) and words(kept) <= 10
 
 
@@ -74,7 +78,7 @@ class Counted:
         self.counts += 1
         return len(self.tok._tok.encode(text, add_special_tokens=False).ids)  # no memo: exact cost
 
-    def token_starts(self, text: str) -> list[int]:
+    def token_starts(self, text: str) -> Sequence[int]:
         self.starts += 1
         return self.tok.starts(text)
 
@@ -86,10 +90,18 @@ def test_with_a_real_tokenizer_the_cut_fits_and_takes_few_tokenizations(tiny_mod
     prefix, suffix = source[:middle], source[middle:]
     for fit, text in ((fit_prefix, prefix), (fit_suffix, suffix)):
         counted = Counted(tiny_model / "tokenizer.json")
-        kept = fit(text, counted.count, budget, counted.token_starts)
+        kept = fit(text, TokenMeasure(counted.count, counted.token_starts), budget)
         assert counted.tok.count(kept) <= budget
         assert (text.endswith(kept) if fit is fit_prefix else text.startswith(kept)) and kept
         assert counted.counts + counted.starts <= 4, (counted.counts, counted.starts)
-        searched = fit(text, counted.tok.count, budget)
+        searched = fit(text, TokenMeasure(counted.tok.count), budget)
         # The estimate may stop a line short of the search where a cut splits merged tokens, never more.
         assert len(kept) <= len(searched) and (kept == searched or searched.count("\n") - kept.count("\n") <= 1)
+
+
+def test_a_measure_of_an_engine_is_its_counter_and_its_token_starts():
+    engine = FakeEngine()
+    measure = TokenMeasure.of(engine)
+    assert measure == TokenMeasure(engine.count_tokens, engine.token_starts)
+    assert measure.count("abcdefgh") == engine.count_tokens("abcdefgh") and measure.starts is not None
+    assert TokenMeasure(words).starts is None  # no starts: the cuts are found by binary search

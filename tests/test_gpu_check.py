@@ -32,16 +32,41 @@ def test_gpu_check_runs_end_to_end_on_cpu(tmp_path: Path):
     from bench.gpu_check import main
 
     tokenizer = ["--tokenizer", str(SHARED_TOKENIZER)] if (SHARED_TOKENIZER / "tokenizer.json").is_file() else []
-    args = ["--out", str(tmp_path / "out"), "--work", str(tmp_path / "work"), "--device", "cpu", "--hidden", "64",
-            "--heads", "4", "--intermediate", "128", "--layers", "1", "2", "--reps", "1", "--new-tokens", "6",
-            "--parity-tokens", "2", *tokenizer]
+    args = [
+        "--out",
+        str(tmp_path / "out"),
+        "--work",
+        str(tmp_path / "work"),
+        "--device",
+        "cpu",
+        "--hidden",
+        "64",
+        "--heads",
+        "4",
+        "--intermediate",
+        "128",
+        "--layers",
+        "1",
+        "2",
+        "--reps",
+        "1",
+        "--new-tokens",
+        "6",
+        "--parity-tokens",
+        "2",
+        *tokenizer,
+    ]
     assert main(args) == 0
     report = json.loads((tmp_path / "out" / "gpu_results.json").read_text())
-    assert set(report["results"]) == {f"{r} {p} L{n}" for r in ("ours", "genai") for p in ("fp16", "int4") for n in (1, 2)}
+    assert set(report["results"]) == {
+        f"{r} {p} L{n}" for r in ("ours", "genai") for p in ("fp16", "int4") for n in (1, 2)
+    }
     for name, value in report["results"].items():
         assert value["decode_200"] > 0 and value["ttft_2000"] > 0, name
     split = report["results"]["ours fp16 L2"]["step_split_200"]
-    assert 0 < split["run_ms"] < split["step_ms"] and split["outside_ms"] == pytest.approx(split["step_ms"] - split["run_ms"])
+    assert 0 < split["run_ms"] < split["step_ms"] and split["outside_ms"] == pytest.approx(
+        split["step_ms"] - split["run_ms"]
+    )
     # ours and genai run the same graph greedily: the same tokens
     assert all(v == "identical / identical" for v in report["same_tokens"].values()), report["same_tokens"]
     b = report["bytes"]["fp16"]

@@ -24,8 +24,13 @@ ALL_TITLES = [
 ]
 
 
-def ask_for(host: RecordingHost, selection: types.Range, diagnostics: list[types.Diagnostic] | None = None,
-            only: list[str] | None = None, uri: str = URI) -> list[types.CodeAction]:
+def ask_for(
+    host: RecordingHost,
+    selection: types.Range,
+    diagnostics: list[types.Diagnostic] | None = None,
+    only: list[str] | None = None,
+    uri: str = URI,
+) -> list[types.CodeAction]:
     context = types.CodeActionContext(diagnostics=diagnostics or [], only=only)
     return code_actions(host, types.CodeActionParams(types.TextDocumentIdentifier(uri), selection, context))
 
@@ -51,11 +56,19 @@ async def host() -> RecordingHost:
 async def test_a_comment_above_the_selection_offers_ask_then_the_selection_tasks(host: RecordingHost):
     actions = ask_for(host, span(3, 0, 5, 26))
     assert [a.title for a in actions] == ALL_TITLES
-    assert [a.kind for a in actions] == [types.CodeActionKind.RefactorRewrite, "refactor.magicoder.explain",
-                                         "refactor.rewrite.magicoder.docstring", "refactor.magicoder.tests"]
+    assert [a.kind for a in actions] == [
+        types.CodeActionKind.RefactorRewrite,
+        "refactor.magicoder.explain",
+        "refactor.rewrite.magicoder.docstring",
+        "refactor.magicoder.tests",
+    ]
     assert all(a.disabled is None and a.diagnostics is None for a in actions)
-    assert argument(actions[0]) == {"uri": URI, "version": 7, "task": "ask", "range": {
-        "start": {"line": 3, "character": 0}, "end": {"line": 5, "character": 26}}}
+    assert argument(actions[0]) == {
+        "uri": URI,
+        "version": 7,
+        "task": "ask",
+        "range": {"start": {"line": 3, "character": 0}, "end": {"line": 5, "character": 26}},
+    }
     assert [argument(a)["task"] for a in actions[1:]] == ["explain", "docstring", "tests"]
 
 
@@ -88,7 +101,9 @@ async def test_diagnostics_become_fix_actions_with_the_line_within_the_code(host
     assert [f.diagnostics for f in fixes] == [[problems[0]], [problems[1]]]
     first, second = map(argument, fixes)
     assert first["task"] == "fix" and first["range"] == {  # the selection's lines through the diagnostic's
-        "start": {"line": 4, "character": 0}, "end": {"line": 5, "character": len(GEOMETRY_LINES[5])}}
+        "start": {"line": 4, "character": 0},
+        "end": {"line": 5, "character": len(GEOMETRY_LINES[5])},
+    }
     assert first["instruction"] == "Fix the following code. pyflakes reports on line 2: undefined name 'math'"
     assert second["instruction"] == "Fix the following code. A checker reports on line 1: missing return type"
 
@@ -112,21 +127,29 @@ async def test_fix_ranges_end_at_the_line_end_in_the_negotiated_encoding(client:
     assert units(line, "utf-8") != units(line, "utf-16")  # the test tells the encodings apart
 
 
-@pytest.mark.parametrize(("only", "titles"), [
-    (["refactor"], ALL_TITLES),
-    (["refactor.rewrite"], [ALL_TITLES[0], ALL_TITLES[2]]),
-    (["refactor.magicoder.explain"], [ALL_TITLES[1]]),
-    (["quickfix"], ["Ask Magicoder: fix undefined name 'math'"]),
-    (["source"], []),
-    ([types.CodeActionKind.QuickFix, "refactor.magicoder.tests"], ["Ask Magicoder: fix undefined name 'math'", ALL_TITLES[3]]),
-])
+@pytest.mark.parametrize(
+    ("only", "titles"),
+    [
+        (["refactor"], ALL_TITLES),
+        (["refactor.rewrite"], [ALL_TITLES[0], ALL_TITLES[2]]),
+        (["refactor.magicoder.explain"], [ALL_TITLES[1]]),
+        (["quickfix"], ["Ask Magicoder: fix undefined name 'math'"]),
+        (["source"], []),
+        (
+            [types.CodeActionKind.QuickFix, "refactor.magicoder.tests"],
+            ["Ask Magicoder: fix undefined name 'math'", ALL_TITLES[3]],
+        ),
+    ],
+)
 async def test_context_only_keeps_the_kinds_asked_for_and_their_sub_kinds(host: RecordingHost, only, titles):
     problem = diagnostic(5, "undefined name 'math'")
     actions = ask_for(host, span(3, 0, 5, 26), [problem], only=only)
     assert [a.title for a in actions] == titles
 
 
-@pytest.mark.parametrize("uri", ["file:///work/test_geometry.py", "file:///work/tests/geometry.py", "untitled:Untitled-1"])
+@pytest.mark.parametrize(
+    "uri", ["file:///work/test_geometry.py", "file:///work/tests/geometry.py", "untitled:Untitled-1"]
+)
 async def test_write_tests_is_not_offered_for_test_files_nor_unsaved_documents(host: RecordingHost, uri: str):
     host.open(uri, GEOMETRY)
     assert [a.title for a in ask_for(host, span(3, 0, 5, 26), uri=uri)] == ALL_TITLES[:3]
@@ -157,12 +180,15 @@ async def test_actions_are_offered_while_the_model_loads():
     await loading
 
 
-@pytest.mark.parametrize(("uri", "selection", "error"), [
-    ("file:///work/nope.py", span(0, 0, 0, 0), "document file:///work/nope.py is not open"),
-    (URI, span(0, 0, 13, 0), "line 13 is outside the document (13 lines)"),
-    (URI, span(40, 0, 41, 0), "line 40 is outside the document"),
-    (URI, span(2, 0, 1, 0), "the range ends (line 1) before it starts (line 2)"),
-])
+@pytest.mark.parametrize(
+    ("uri", "selection", "error"),
+    [
+        ("file:///work/nope.py", span(0, 0, 0, 0), "document file:///work/nope.py is not open"),
+        (URI, span(0, 0, 13, 0), "line 13 is outside the document (13 lines)"),
+        (URI, span(40, 0, 41, 0), "line 40 is outside the document"),
+        (URI, span(2, 0, 1, 0), "the range ends (line 1) before it starts (line 2)"),
+    ],
+)
 async def test_unknown_documents_and_bad_ranges_are_invalid_params(host: RecordingHost, uri, selection, error):
     with pytest.raises(InvalidParams) as failure:
         ask_for(host, selection, uri=uri)

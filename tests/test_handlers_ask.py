@@ -28,8 +28,9 @@ AREA = "def area(r):\n    return math.pi * r * r"
 AREA_RANGE = span(4, 0, 5, len(GEOMETRY_LINES[5]))
 
 
-async def ask(host: RecordingHost, selection: types.Range, task: str = "ask", instruction: str | None = None,
-              uri: str = URI) -> dict:
+async def ask(
+    host: RecordingHost, selection: types.Range, task: str = "ask", instruction: str | None = None, uri: str = URI
+) -> dict:
     return await execute_ask(host, [ask_argument(host.document(uri), selection, task, instruction)])
 
 
@@ -83,7 +84,10 @@ async def test_a_free_text_instruction_is_reindented_to_the_selection():
     assert outcome["applied"] is True
     edit = only_edit(host)
     assert edit.range == span(9, 0, 11, len(GEOMETRY_LINES[11]))
-    assert edit.new_text == "    # fake: rename k to factor\n    def scale(self, k):\n        self.k = k\n        return self"
+    assert (
+        edit.new_text
+        == "    # fake: rename k to factor\n    def scale(self, k):\n        self.k = k\n        return self"
+    )
 
 
 async def test_an_instruction_overrides_the_comment_but_keeps_its_code_range():
@@ -199,8 +203,11 @@ async def test_preview_edits_need_confirmation_where_the_client_has_change_annot
 
 
 async def test_document_changes_without_annotation_support_give_a_plain_versioned_edit():
-    caps = types.ClientCapabilities(workspace=types.WorkspaceClientCapabilities(
-        workspace_edit=types.WorkspaceEditClientCapabilities(document_changes=True)))
+    caps = types.ClientCapabilities(
+        workspace=types.WorkspaceClientCapabilities(
+            workspace_edit=types.WorkspaceEditClientCapabilities(document_changes=True)
+        )
+    )
     host = await start_host(caps, preview_edits=True)
     host.open(URI, GEOMETRY, version=4)
     await ask(host, COMMENTED)
@@ -215,11 +222,12 @@ async def test_an_answer_cut_by_max_new_tokens_is_delivered_for_review_with_a_wa
     outcome = await ask(host, COMMENTED)
     assert outcome["truncated"] is True and outcome["applied"] is True and outcome["tokens"] == 4
     assert host.texts(types.MessageType.Warning) == [
-        "Magicoder: the answer was cut at 4 tokens (setting maxNewTokens): review the edit"]
+        "Magicoder: the answer was cut at 4 tokens (setting maxNewTokens): review the edit"
+    ]
     assert isinstance(only_edit(host), types.AnnotatedTextEdit)  # confirmation needed though previewEdits is off
 
 
-async def test_temperature_reaches_the_generation_as_sampling(monkeypatch):
+async def test_temperature_reaches_the_generation_as_sampling(monkeypatch: pytest.MonkeyPatch) -> None:
     host = await opened(temperature=0.7)
     seen: list[Sampling] = []
     generate = host.model.generate

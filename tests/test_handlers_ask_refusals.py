@@ -26,8 +26,13 @@ BIG = "# make it faster\n" + "".join(f"value_{i} = compute({i}, {i} * 2)\n" for 
 STOPPED_WITHIN_S = 2.0
 
 
-def argument(host: RecordingHost, selection: types.Range = WHOLE, task: str = "ask", instruction: str | None = None,
-             uri: str = URI) -> list[dict]:
+def argument(
+    host: RecordingHost,
+    selection: types.Range = WHOLE,
+    task: str = "ask",
+    instruction: str | None = None,
+    uri: str = URI,
+) -> list[dict]:
     return [ask_argument(host.document(uri), selection, task, instruction)]
 
 
@@ -48,25 +53,46 @@ async def host() -> RecordingHost:
 RANGE = {"start": {"line": 0, "character": 0}, "end": {"line": 1, "character": 0}}
 
 
-@pytest.mark.parametrize("args", [
-    [], ["text"], [{"uri": URI}], [{"uri": URI, "range": RANGE}, {"uri": URI, "range": RANGE}],
-    [{"uri": URI, "version": "1", "range": RANGE}], [{"uri": URI, "version": True, "range": RANGE}],
-    [{"uri": 7, "range": RANGE}], [{"uri": URI, "range": RANGE, "task": "refactor"}],
-    [{"uri": URI, "range": RANGE, "instruction": 5}], [{"uri": URI, "range": {"start": {"line": 0}}}], None,
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        [],
+        ["text"],
+        [{"uri": URI}],
+        [{"uri": URI, "range": RANGE}, {"uri": URI, "range": RANGE}],
+        [{"uri": URI, "version": "1", "range": RANGE}],
+        [{"uri": URI, "version": True, "range": RANGE}],
+        [{"uri": 7, "range": RANGE}],
+        [{"uri": URI, "range": RANGE, "task": "refactor"}],
+        [{"uri": URI, "range": RANGE, "instruction": 5}],
+        [{"uri": URI, "range": {"start": {"line": 0}}}],
+        None,
+    ],
+)
 async def test_bad_arguments_are_invalid_params(host: RecordingHost, args: object):
     await refused(host, args, InvalidParams, "bad argument|takes one object")
     assert host.progress == []
 
 
-@pytest.mark.parametrize(("uri", "selection", "match"), [
-    ("file:///work/closed.py", WHOLE, "document file:///work/closed.py is not open"),
-    (URI, span(0, 0, 9, 0), "line 9 is outside the document"),
-    (URI, span(2, 0, 0, 0), "ends .* before it starts"),
-])
+@pytest.mark.parametrize(
+    ("uri", "selection", "match"),
+    [
+        ("file:///work/closed.py", WHOLE, "document file:///work/closed.py is not open"),
+        (URI, span(0, 0, 9, 0), "line 9 is outside the document"),
+        (URI, span(2, 0, 0, 0), "ends .* before it starts"),
+    ],
+)
 async def test_unknown_documents_and_bad_ranges_are_invalid_params(host: RecordingHost, uri, selection, match):
-    args = [{"uri": uri, "version": None, "range": {"start": {"line": selection.start.line, "character": 0},
-                                                     "end": {"line": selection.end.line, "character": 0}}}]
+    args = [
+        {
+            "uri": uri,
+            "version": None,
+            "range": {
+                "start": {"line": selection.start.line, "character": 0},
+                "end": {"line": selection.end.line, "character": 0},
+            },
+        }
+    ]
     await refused(host, args, InvalidParams, match)
 
 
@@ -83,25 +109,36 @@ async def test_an_argument_without_a_version_applies_to_the_document_as_it_is(ho
     outcome = await execute_ask(host, [{**arg, "version": None}])
     (applied,) = host.applied
     (change,) = applied.edit.document_changes or []
-    assert outcome["applied"] is True and isinstance(change, types.TextDocumentEdit) and change.text_document.version == 5
+    assert (
+        outcome["applied"] is True and isinstance(change, types.TextDocumentEdit) and change.text_document.version == 5
+    )
 
 
-@pytest.mark.parametrize(("text", "task", "instruction", "error", "match"), [
-    ("def f(x):\n    return x\n", "ask", None, RequestFailed, "no instruction comment above or at the top"),
-    (SMALL, FIX, None, InvalidParams, "task 'fix' needs the instruction"),
-    ("\n\n\n", "ask", "make it faster", RequestFailed, "the selection holds no code"),
-    ("# only a comment\n\n\n", "ask", None, RequestFailed, "no instruction comment|holds no code"),
-])
+@pytest.mark.parametrize(
+    ("text", "task", "instruction", "error", "match"),
+    [
+        ("def f(x):\n    return x\n", "ask", None, RequestFailed, "no instruction comment above or at the top"),
+        (SMALL, FIX, None, InvalidParams, "task 'fix' needs the instruction"),
+        ("\n\n\n", "ask", "make it faster", RequestFailed, "the selection holds no code"),
+        ("# only a comment\n\n\n", "ask", None, RequestFailed, "no instruction comment|holds no code"),
+    ],
+)
 async def test_requests_without_an_instruction_or_code_are_refused(host, text, task, instruction, error, match):
     host.open(URI, text)
     await refused(host, argument(host, span(0, 0, 2, 0), task, instruction), error, match)
     assert host.progress == []
 
 
-@pytest.mark.parametrize(("lines", "match"), [  # 16 characters a token at most: longer prompts are not tokenized
-    (120, r"too long for Magicoder \(a \d+-token prompt\); the context budget is 256 tokens \(setting contextBudget"),
-    (600, r"too long for Magicoder \(\d+ characters\); the context budget is 256 tokens"),
-])
+@pytest.mark.parametrize(
+    ("lines", "match"),
+    [  # 16 characters a token at most: longer prompts are not tokenized
+        (
+            120,
+            r"too long for Magicoder \(a \d+-token prompt\); the context budget is 256 tokens \(setting contextBudget",
+        ),
+        (600, r"too long for Magicoder \(\d+ characters\); the context budget is 256 tokens"),
+    ],
+)
 async def test_a_selection_longer_than_the_context_budget_is_refused_clearly(lines: int, match: str):
     host = await start_host(context_budget=256)
     host.open(URI, "# tidy this\n" + "".join(f"x{i} = {i}\n" for i in range(lines)))
@@ -116,10 +153,13 @@ async def test_an_answer_without_code_changes_nothing_and_says_so(host: Recordin
     assert host.applied == [] and host.texts() == [f"Magicoder: {reason}"]
 
 
-@pytest.mark.parametrize(("result", "reason"), [
-    (types.ApplyWorkspaceEditResult(applied=False, failure_reason="read-only file"), "read-only file"),
-    (types.ApplyWorkspaceEditResult(applied=False), "the editor did not apply the edit"),
-])
+@pytest.mark.parametrize(
+    ("result", "reason"),
+    [
+        (types.ApplyWorkspaceEditResult(applied=False, failure_reason="read-only file"), "read-only file"),
+        (types.ApplyWorkspaceEditResult(applied=False), "the editor did not apply the edit"),
+    ],
+)
 async def test_an_edit_the_editor_refuses_is_reported(host: RecordingHost, result, reason, tmp_path):
     host.apply_result = result
     outcome = await execute_ask(host, argument(host))

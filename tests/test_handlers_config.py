@@ -101,11 +101,14 @@ async def test_a_client_that_cannot_be_asked_changes_nothing():
     assert host.configuration_requests == 1 and host.settings == Settings(max_new_tokens=100) and host.messages == []
 
 
-@pytest.mark.parametrize(("change", "model"), [
-    ({"model": "/models/other"}, "fake-other"),
-    ({"device": "cpu"}, "fake-fake"),
-    ({"threads": 3}, "fake-fake"),
-])
+@pytest.mark.parametrize(
+    ("change", "model"),
+    [
+        ({"model": "/models/other"}, "fake-other"),
+        ({"device": "cpu"}, "fake-fake"),
+        ({"threads": 3}, "fake-fake"),
+    ],
+)
 async def test_model_settings_reload_the_model(change: dict, model: str):
     host = await start_host(model="/models/fake")
     await config.did_change_configuration(host, change)

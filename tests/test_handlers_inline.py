@@ -70,7 +70,9 @@ async def test_the_word_before_the_cursor_is_replaced_by_the_completion_item(cli
     assert found == Completion(SINGLE, EMOJI_LINE)
     (item,) = completion_items(found, end, encoding).items
     assert item.text_edit is not None and item.text_edit.new_text == "nafake_completion()"
-    assert isinstance(item.text_edit, types.TextEdit) and item.text_edit.range == types.Range(pos(3, end.character - 2), end)
+    assert isinstance(item.text_edit, types.TextEdit) and item.text_edit.range == types.Range(
+        pos(3, end.character - 2), end
+    )
     assert item.filter_text == item.label == "nafake_completion()" and item.detail == "Magicoder"
     (ghost,) = inline_items(found, end).items
     assert ghost.insert_text == SINGLE and ghost.range == types.Range(end, end)
@@ -98,11 +100,14 @@ async def test_positions_past_the_line_end_inside_a_character_and_in_crlf_docume
     assert await text_at(empty, 0, 0) == "fake_completion()\nsecond_line()\ndedented_line()"  # nothing dedents
 
 
-@pytest.mark.parametrize(("uri", "line", "match"), [
-    ("file:///work/nope.py", 0, "document file:///work/nope.py is not open"),
-    (URI, 5, "line 5 is outside the document"),
-    (URI, 999, "line 999 is outside the document"),
-])
+@pytest.mark.parametrize(
+    ("uri", "line", "match"),
+    [
+        ("file:///work/nope.py", 0, "document file:///work/nope.py is not open"),
+        (URI, 5, "line 5 is outside the document"),
+        (URI, 999, "line 999 is outside the document"),
+    ],
+)
 async def test_unknown_documents_and_lines_outside_are_invalid_params(uri: str, line: int, match: str):
     completer = await completer_for()
     with pytest.raises(InvalidParams, match=match):

@@ -40,7 +40,7 @@ def test_stop_at_dedent(completion, line_prefix, suffix, expected):
         ("print(", "a[1)]", "a[1"),  # the wrong closer
         ("x = ", "1)", "1"),
         ("f(", "')' + x)", "')' + x)"),  # brackets inside strings do not count
-        ("f(", "\"a\\\")\" + b)", "\"a\\\")\" + b)"),  # nor escaped quotes
+        ("f(", '"a\\")" + b)', '"a\\")" + b)'),  # nor escaped quotes
         ("s = ')'\nf(", "x)", "x)"),  # a stray closer in the prefix is ignored
         ("if (a) {\n  b();\n", "}", "}"),
     ],

@@ -12,8 +12,15 @@ from lsprotocol import types
 from lsp_server.fake_engine import SILENT_REQUEST
 from lsp_server.tasks import docstring_request, explain_request, unit_tests_request
 from tests.helpers.clients import CLIENTS
-from tests.helpers.edits import AnyTextEdit, edits_of, single_edit
-from tests.helpers.lsp_session import RecordingClient, code_actions, fake_server, open_doc, run_action
+from tests.helpers.edits import (
+    AnyTextEdit,
+    document_changes,
+    edits_of,
+    plain_changes,
+    single_edit,
+    text_document_edit,
+)
+from tests.helpers.lsp_session import RecordingClient, code_actions, execute, fake_server, open_doc, run_action
 from tests.helpers.positions import span
 from tests.helpers.samples import GEOMETRY, GEOMETRY_LINES
 
@@ -50,18 +57,21 @@ async def test_comment_action_replaces_the_code_below_the_comment(client: Record
     assert edit.new_text == "# fake: add type hints\ndef area(r):\n    return math.pi * r * r"
     (params,) = client.applied_edits
     if vscode(client):
-        assert params.edit.document_changes[0].text_document.version == 3
+        (change,) = document_changes(params.edit)
+        assert text_document_edit(change).text_document.version == 3
     else:
-        assert params.edit.document_changes is None and list(params.edit.changes) == [URI]
+        assert list(plain_changes(params.edit)) == [URI]
 
 
 async def test_free_text_instruction_is_reindented_to_the_selection(client: RecordingClient):
     open_doc(client, URI, SOURCE)
-    argument = {"uri": URI, "version": 1, "range": {"start": {"line": 9, "character": 0}, "end": {"line": 12, "character": 0}},
-                "instruction": "rename k to factor"}
-    outcome = await client.workspace_execute_command_async(
-        types.ExecuteCommandParams(command="magicoder.ask", arguments=[argument])
-    )
+    argument = {
+        "uri": URI,
+        "version": 1,
+        "range": {"start": {"line": 9, "character": 0}, "end": {"line": 12, "character": 0}},
+        "instruction": "rename k to factor",
+    }
+    outcome = await execute(client, "magicoder.ask", [argument])
     assert outcome["applied"] is True
     edit = only_edit(client)
     assert edit.range == span(9, 0, 11, len(LINES[11]))
@@ -118,9 +128,10 @@ async def test_write_tests_creates_the_test_file(client: RecordingClient, tmp_pa
     (params,) = client.applied_edits
     code = f"# fake: {unit_tests_request('python', 'geometry')}\ndef area(r):\n    return math.pi * r * r\n"
     if vscode(client):  # a CreateFile operation, then the versionless edit that fills the file
-        create, fill = params.edit.document_changes
-        assert create.kind == "create" and create.uri == target.as_uri() and create.options.ignore_if_exists
-        assert fill.text_document.version is None
+        create, fill = document_changes(params.edit)
+        assert isinstance(create, types.CreateFile) and create.uri == target.as_uri()
+        assert create.options is not None and create.options.ignore_if_exists
+        assert text_document_edit(fill).text_document.version is None
         assert not target.exists()  # the editor creates it
     else:  # no resource operations: the server created the empty file, the editor fills it
         assert target.read_text() == ""
@@ -148,9 +159,12 @@ async def test_preview_setting_marks_edits_as_needing_confirmation(previewing: R
     await run_action(previewing, actions[0])
     (params,) = previewing.applied_edits
     if vscode(previewing):
+        assert params.edit.change_annotations is not None
         annotation = params.edit.change_annotations["magicoder"]
         assert annotation.needs_confirmation is True and annotation.label == "Ask Magicoder: add type hints"
-        assert params.edit.document_changes[0].edits[0].annotation_id == "magicoder"
+        (change,) = document_changes(params.edit)
+        (edit,) = text_document_edit(change).edits
+        assert isinstance(edit, types.AnnotatedTextEdit) and edit.annotation_id == "magicoder"
     else:  # Neovim has no change annotations: a plain edit
         assert params.edit.change_annotations is None
 
@@ -160,8 +174,11 @@ async def test_edit_refused_by_the_editor_is_reported(client: RecordingClient):
     open_doc(client, URI, SOURCE)
     actions = await code_actions(client, URI, span(3, 0, 5, 26))
     assert await run_action(client, actions[0]) == {
-        "task": "ask", "tokens": pytest.approx(1, abs=100), "ttftMs": pytest.approx(0, abs=1000),
-        "applied": False, "reason": "read-only file",
+        "task": "ask",
+        "tokens": pytest.approx(1, abs=100),
+        "ttftMs": pytest.approx(0, abs=1000),
+        "applied": False,
+        "reason": "read-only file",
     }
 
 
@@ -175,8 +192,12 @@ async def test_no_instruction_no_action(client: RecordingClient):
 
 async def test_an_answer_without_code_changes_nothing(client: RecordingClient):
     open_doc(client, URI, SOURCE)
-    argument = {"uri": URI, "version": 1, "instruction": SILENT_REQUEST,
-                "range": {"start": {"line": 4, "character": 0}, "end": {"line": 5, "character": 26}}}
-    outcome = await client.workspace_execute_command_async(types.ExecuteCommandParams(command="magicoder.ask", arguments=[argument]))
+    argument = {
+        "uri": URI,
+        "version": 1,
+        "instruction": SILENT_REQUEST,
+        "range": {"start": {"line": 4, "character": 0}, "end": {"line": 5, "character": 26}},
+    }
+    outcome = await execute(client, "magicoder.ask", [argument])
     assert outcome["applied"] is False and "no code" in outcome["reason"]
     assert client.applied_edits == [] and "no code" in client.messages[-1].message

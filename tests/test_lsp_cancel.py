@@ -11,15 +11,18 @@ import time
 
 import pytest
 from lsprotocol import types
-from pygls.exceptions import JsonRpcException
+from pygls.exceptions import JsonRpcException, JsonRpcRequestCancelled
 
 from tests.helpers.lsp_session import (
+    Progress,
     RecordingClient,
     change_doc,
     code_actions,
     fake_server,
     inline,
     open_doc,
+    progress_reports,
+    progress_title,
     run_action,
 )
 from tests.helpers.positions import pos, span
@@ -36,10 +39,13 @@ FAST_ENOUGH_S = 6.0  # a stopped generation frees the engine at once; a running 
 client = fake_server("--fake-token-ms", str(TOKEN_MS), options={"debounceMs": 0})
 
 
-def ask_progress(client: RecordingClient) -> tuple[object, list]:
+def ask_progress(client: RecordingClient) -> tuple[types.ProgressToken | None, list[Progress]]:
     """The token and reports of the Ask Magicoder progress (the model's loading has one too)."""
-    found = [(token, reports) for token, reports in client.progress_reports.items()
-             if reports and reports[0].title.startswith("Ask Magicoder")]
+    found = [
+        (token, reports)
+        for token, reports in progress_reports(client).items()
+        if progress_title(reports).startswith("Ask Magicoder")
+    ]
     assert len(found) <= 1
     return found[0] if found else (None, [])
 
@@ -62,9 +68,10 @@ async def test_progress_streams_the_partial_answer(client: RecordingClient):
     (action, *_) = await code_actions(client, URI, span(0, 0, 2, 12))
     assert (await run_action(client, action))["applied"] is True
     begin, *middle, end = ask_progress(client)[1]
-    assert begin.kind == "begin" and begin.title == "Ask Magicoder: add one" and begin.cancellable is True
-    assert end.kind == "end" and end.message == "done"
-    partial = [r.message for r in middle if r.kind == "report"]
+    assert isinstance(begin, types.WorkDoneProgressBegin)
+    assert begin.title == "Ask Magicoder: add one" and begin.cancellable is True
+    assert isinstance(end, types.WorkDoneProgressEnd) and end.message == "done"
+    partial = [r.message for r in middle if isinstance(r, types.WorkDoneProgressReport)]
     assert partial and all(m and m in "# fake: add one\ndef f(x):\n    return x" for m in partial), partial
 
 
@@ -86,16 +93,17 @@ async def test_progress_cancel_stops_the_generation(client: RecordingClient):
     task = asyncio.ensure_future(run_action(client, action))
     await wait_until(lambda: any(r.kind == "report" for r in ask_progress(client)[1]), what="the answer to stream")
     token = ask_progress(client)[0]
+    assert token is not None
     client.window_work_done_progress_cancel(types.WorkDoneProgressCancelParams(token=token))
     with pytest.raises(JsonRpcException) as failure:
         await asyncio.wait_for(task, FAST_ENOUGH_S)
     assert failure.value.code == -32800 and client.applied_edits == []
-    assert client.progress_reports[token][-1].message == "cancelled"
+    assert progress_reports(client)[token][-1].message == "cancelled"
     assert await answered_quickly(client) < FAST_ENOUGH_S
 
 
 async def cancel_mid_generation(client: RecordingClient, method: str, params: object, msg_id: str) -> None:
-    """Send a request, $/cancelRequest it once its generation runs: it ends with -32800 and the engine is free at once."""
+    """Send a request, $/cancelRequest it once its generation runs: it ends with -32800, the engine free at once."""
     future = send(client, method, params, msg_id)
     await wait_until(lambda: any(s["state"] == "busy" for s in client.statuses), what="the generation to start")
     client.protocol.notify(types.CANCEL_REQUEST, types.CancelParams(id=msg_id))
@@ -133,5 +141,5 @@ async def test_shutdown_stops_running_generations(client: RecordingClient):
     await client.shutdown_session()  # shutdown, exit, and the server process ends
     client.shut_down = True
     assert time.monotonic() - started < FAST_ENOUGH_S
-    with pytest.raises(Exception):
+    with pytest.raises(JsonRpcRequestCancelled):  # the client cancels what the exit left unanswered
         await asyncio.wait_for(task, 5)

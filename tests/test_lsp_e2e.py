@@ -11,9 +11,10 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 
 from lsp_server.assist import answer_to_code, ask_prompt, inline_context, inline_prompt, inline_text, plan_ask
-from lsp_server.prompts import FimTokens
+from lsp_server.prompts import FimTokens, TokenMeasure
 from scripted_editor import apply_text_edits
 from tests.helpers.clients import CLIENTS
+from tests.helpers.edits import document_changes, plain_changes, text_document_edit
 from tests.helpers.lsp_session import (
     RecordingClient,
     code_actions,
@@ -59,23 +60,30 @@ async def test_ask_magicoder_applies_the_models_answer_to_the_right_lines(client
     assert outcome["applied"] is True
     (params,) = client.applied_edits
     if client.client_name == "visual-studio-code":
-        (change,) = params.edit.document_changes  # versioned: the editor refuses it if the text moved on
-        assert change.text_document.uri == URI and change.text_document.version == 7
-        edits = change.edits
+        (change,) = document_changes(params.edit)  # versioned: the editor refuses it if the text moved on
+        versioned = text_document_edit(change)
+        assert versioned.text_document.uri == URI and versioned.text_document.version == 7
+        edits = versioned.edits
     else:  # no documentChanges support: the plain map (the server checked the version itself)
-        assert params.edit.document_changes is None
-        edits = params.edit.changes[URI]
+        edits = plain_changes(params.edit)[URI]
     (edit,) = edits
+    # A text edit; annotated as needing confirmation (VS Code) when the answer was cut at maxNewTokens.
+    assert isinstance(edit, (types.TextEdit, types.AnnotatedTextEdit)), edit
     lines = SOURCE.split("\n")
     # The comment stays; the function's lines (4..8) are replaced, up to the end of line 8.
     assert (edit.range.start.line, edit.range.start.character) == (4, 0)
     assert (edit.range.end.line, edit.range.end.character) == (8, len(lines[8]))
     # Exactly what the engine answers for Magicoder's prompt, cut at the fence and re-indented.
     plan = plan_ask(lines, 3, 8, "python")
+    assert plan is not None
     expected = engine.complete(ask_prompt(plan, engine.manifest.prompt.template, "python"), 256, ["\n```"])
     assert edit.new_text == answer_to_code(expected.text, plan)
-    assert apply_text_edits(SOURCE, [edit]).startswith("import json\n\n\n# return the sum of the squares of xs\n")
-    assert any(line.startswith("Ask Magicoder (ask): ") and "TTFT" in line for line in (m.message for m in client.log_messages))
+    assert apply_text_edits(SOURCE, [types.TextEdit(edit.range, edit.new_text)]).startswith(
+        "import json\n\n\n# return the sum of the squares of xs\n"
+    )
+    assert any(
+        line.startswith("Ask Magicoder (ask): ") and "TTFT" in line for line in (m.message for m in client.log_messages)
+    )
 
 
 async def test_completion_is_the_models_fim_answer(client: RecordingClient, engine):
@@ -83,7 +91,7 @@ async def test_completion_is_the_models_fim_answer(client: RecordingClient, engi
     open_doc(client, URI, SOURCE)
     ctx = inline_context(SOURCE, len("\n".join(SOURCE.split("\n")[:13])) + 1 + 4)
     m = engine.manifest.prompt
-    prompt = inline_prompt(ctx, FimTokens(m.fim_begin, m.fim_hole, m.fim_end), engine.count_tokens, 1024)
+    prompt = inline_prompt(ctx, FimTokens(m.fim_begin, m.fim_hole, m.fim_end), TokenMeasure(engine.count_tokens), 1024)
     expected = inline_text(engine.complete(prompt, 48, () if ctx.multiline else ("\n",)).text, ctx)
     if client.client_name == "visual-studio-code":
         result = await inline(client, URI, INLINE_AT)
@@ -118,7 +126,7 @@ async def test_missing_model_starts_explains_and_answers_with_errors(modelless: 
     assert [m.type for m in modelless.messages] == [types.MessageType.Error]
     assert "magicoder-export tiny" in modelless.messages[0].message
     assert modelless.statuses[-1]["state"] == "error" and "does not exist" in modelless.statuses[-1]["message"]
-    with pytest.raises(JsonRpcException, match="unavailable.*does not exist"):
+    with pytest.raises(JsonRpcException, match=r"unavailable.*does not exist"):
         await inline(modelless, URI, INLINE_AT)
     actions = await code_actions(modelless, URI, ASK_RANGE)
     assert actions and all(a.disabled is not None and "does not exist" in a.disabled.reason for a in actions)

@@ -25,8 +25,14 @@ ANSWER_TIMEOUT_S = 20.0
 EXPECTED_ERRORS = {-32700, -32600, -32601, -32602, -32002, -32800, -32803}
 TEXT = "import os\n\n# add a docstring\ndef f(x):\n    s = '😀🐍'\r\n    return x\n"
 
-json_scalars = st.none() | st.booleans() | st.integers(-(2**63), 2**63) | st.floats(allow_nan=False) | st.text(max_size=12)
-json_values = st.recursive(json_scalars, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3), max_leaves=8)
+json_scalars = (
+    st.none() | st.booleans() | st.integers(-(2**63), 2**63) | st.floats(allow_nan=False) | st.text(max_size=12)
+)
+json_values = st.recursive(
+    json_scalars,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=8,
+)
 odd_numbers = st.sampled_from([-1, -(2**31), 2**31 - 1, 2**31, 2**32, 2**53, 2**64, 0.5, True])
 odd_uris = st.sampled_from(["file:///nope.py", "untitled:x", "", "file:///work/%ZZ", "not a uri"])
 garbage = st.one_of(json_values, odd_numbers, odd_uris)
@@ -36,8 +42,10 @@ lines = st.integers(0, 6)
 columns = st.integers(0, 14)
 positions = st.fixed_dictionaries({"line": lines, "character": columns})
 ranges = st.fixed_dictionaries({"start": positions, "end": positions})
-diagnostic = st.fixed_dictionaries({"range": ranges, "message": st.text(max_size=30)},
-                                   optional={"source": st.text(max_size=8), "severity": st.integers(1, 4)})
+diagnostic = st.fixed_dictionaries(
+    {"range": ranges, "message": st.text(max_size=30)},
+    optional={"source": st.text(max_size=8), "severity": st.integers(1, 4)},
+)
 
 
 def valid_requests(uri: str) -> st.SearchStrategy:
@@ -47,16 +55,41 @@ def valid_requests(uri: str) -> st.SearchStrategy:
         optional={"version": st.integers(0, 3), "task": st.sampled_from(TASKS), "instruction": st.text(max_size=20)},
     )
     return st.one_of(
-        st.tuples(st.just("textDocument/codeAction"), st.fixed_dictionaries(
-            {"textDocument": document, "range": ranges,
-             "context": st.fixed_dictionaries({"diagnostics": st.lists(diagnostic, max_size=2)},
-                                              optional={"only": st.lists(st.sampled_from(["quickfix", "refactor", "source"]), max_size=2)})})),
-        st.tuples(st.just("textDocument/inlineCompletion"), st.fixed_dictionaries(
-            {"textDocument": document, "position": positions, "context": st.fixed_dictionaries({"triggerKind": st.integers(1, 2)})})),
-        st.tuples(st.just("textDocument/completion"), st.fixed_dictionaries({"textDocument": document, "position": positions})),
-        st.tuples(st.just("workspace/executeCommand"), st.fixed_dictionaries(
-            {"command": st.just("magicoder.ask"), "arguments": st.lists(argument, min_size=1, max_size=1)})),
-        st.tuples(st.sampled_from(["textDocument/hover", "initialize", "magicoder/x"]) | st.text(max_size=15), json_values),
+        st.tuples(
+            st.just("textDocument/codeAction"),
+            st.fixed_dictionaries(
+                {
+                    "textDocument": document,
+                    "range": ranges,
+                    "context": st.fixed_dictionaries(
+                        {"diagnostics": st.lists(diagnostic, max_size=2)},
+                        optional={"only": st.lists(st.sampled_from(["quickfix", "refactor", "source"]), max_size=2)},
+                    ),
+                }
+            ),
+        ),
+        st.tuples(
+            st.just("textDocument/inlineCompletion"),
+            st.fixed_dictionaries(
+                {
+                    "textDocument": document,
+                    "position": positions,
+                    "context": st.fixed_dictionaries({"triggerKind": st.integers(1, 2)}),
+                }
+            ),
+        ),
+        st.tuples(
+            st.just("textDocument/completion"), st.fixed_dictionaries({"textDocument": document, "position": positions})
+        ),
+        st.tuples(
+            st.just("workspace/executeCommand"),
+            st.fixed_dictionaries(
+                {"command": st.just("magicoder.ask"), "arguments": st.lists(argument, min_size=1, max_size=1)}
+            ),
+        ),
+        st.tuples(
+            st.sampled_from(["textDocument/hover", "initialize", "magicoder/x"]) | st.text(max_size=15), json_values
+        ),
     )
 
 
@@ -101,38 +134,65 @@ def requests(uri: str) -> st.SearchStrategy:
 
 
 def notifications(uri: str) -> st.SearchStrategy:
-    change = st.fixed_dictionaries({"textDocument": st.fixed_dictionaries({"uri": st.just(uri), "version": st.integers(2, 2**31)}),
-                                    "contentChanges": st.lists(st.fixed_dictionaries({"range": ranges, "text": st.text(max_size=10)}), max_size=2)})
-    return mutated(st.one_of(
-        st.tuples(st.just("textDocument/didChange"), change),
-        st.tuples(st.just("$/cancelRequest"), st.fixed_dictionaries({"id": st.integers(1, 50)})),
-        st.tuples(st.just("workspace/didChangeConfiguration"), st.fixed_dictionaries({"settings": json_values})),
-        st.tuples(st.text(max_size=15), json_values),
-    ))
+    change = st.fixed_dictionaries(
+        {
+            "textDocument": st.fixed_dictionaries({"uri": st.just(uri), "version": st.integers(2, 2**31)}),
+            "contentChanges": st.lists(
+                st.fixed_dictionaries({"range": ranges, "text": st.text(max_size=10)}), max_size=2
+            ),
+        }
+    )
+    return mutated(
+        st.one_of(
+            st.tuples(st.just("textDocument/didChange"), change),
+            st.tuples(st.just("$/cancelRequest"), st.fixed_dictionaries({"id": st.integers(1, 50)})),
+            st.tuples(st.just("workspace/didChangeConfiguration"), st.fixed_dictionaries({"settings": json_values})),
+            st.tuples(st.text(max_size=15), json_values),
+        )
+    )
+
+
+class FuzzedServer(RawServer):
+    """The server on the fake engine, with the document the examples are about and how many requests it answered."""
+
+    def __init__(self, uri: str) -> None:
+        super().__init__("--fake-engine")
+        self.uri = uri
+        self.answered = 0
 
 
 @pytest.fixture(scope="module")
 def fuzzed(tmp_path_factory):
-    """One server for all examples (the open document lives in a temporary folder: Write tests may create files there)."""
+    """One server for all examples (the document lives in a temporary folder: Write tests may create files there)."""
     uri = (tmp_path_factory.mktemp("fuzz") / "code.py").as_uri()
-    server = RawServer("--fake-engine")
+    server = FuzzedServer(uri)
     server.initialize(options={"debounceMs": 0})
-    server.notify("textDocument/didOpen", {"textDocument": {"uri": uri, "languageId": "python", "version": 1, "text": TEXT}})
-    server.uri, server.answered = uri, 0
+    server.notify(
+        "textDocument/didOpen", {"textDocument": {"uri": uri, "languageId": "python", "version": 1, "text": TEXT}}
+    )
     yield server
     # Still serving after everything: a well-formed request gets its result, and the process lives.
-    response = server.call("textDocument/codeAction", {
-        "textDocument": {"uri": uri}, "context": {"diagnostics": []},
-        "range": {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}}})
+    response = server.call(
+        "textDocument/codeAction",
+        {
+            "textDocument": {"uri": uri},
+            "context": {"diagnostics": []},
+            "range": {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}},
+        },
+    )
     assert "result" in response and server.proc.poll() is None
     assert server.answered >= EXAMPLES
     assert server.close() == 0
 
 
-@settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example])
+@settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example],
+)
 @given(data=st.data())
-def test_every_request_is_answered(fuzzed: RawServer, data):
+def test_every_request_is_answered(fuzzed: FuzzedServer, data):
     batch = data.draw(st.lists(requests(fuzzed.uri), min_size=1, max_size=5), label="requests")
     extra = data.draw(st.lists(notifications(fuzzed.uri), max_size=1), label="notification")
     ids = [fuzzed.request(method, params) for method, params in batch]

@@ -22,7 +22,7 @@ class Sink:
 
 
 def message(server: MagicoderServer, method: str, params: dict, msg_id: int | None = None):
-    data = {"jsonrpc": "2.0", "method": method, "params": params}
+    data: dict[str, object] = {"jsonrpc": "2.0", "method": method, "params": params}
     if msg_id is not None:
         data["id"] = msg_id
     return server.protocol.structure_message(data)
@@ -34,13 +34,25 @@ async def test_notifications_leave_no_futures_behind():
     protocol.set_writer(Sink(), include_headers=True)
     protocol.handle_message(message(server, "initialize", {"processId": None, "rootUri": None, "capabilities": {}}, 1))
     protocol.handle_message(message(server, "initialized", {}))
-    protocol.handle_message(message(server, "textDocument/didOpen", {"textDocument": {
-        "uri": URI, "languageId": "python", "version": 1, "text": ""}}))
+    protocol.handle_message(
+        message(
+            server,
+            "textDocument/didOpen",
+            {"textDocument": {"uri": URI, "languageId": "python", "version": 1, "text": ""}},
+        )
+    )
     for version in range(2, 502):
         here = {"line": 0, "character": version - 2}
-        protocol.handle_message(message(server, "textDocument/didChange", {
-            "textDocument": {"uri": URI, "version": version},
-            "contentChanges": [{"range": {"start": here, "end": here}, "text": "x"}]}))
+        protocol.handle_message(
+            message(
+                server,
+                "textDocument/didChange",
+                {
+                    "textDocument": {"uri": URI, "version": version},
+                    "contentChanges": [{"range": {"start": here, "end": here}, "text": "x"}],
+                },
+            )
+        )
     await asyncio.sleep(0.05)
     assert server.workspace.get_text_document(URI).source == "x" * 500  # the changes were applied
     assert len(protocol._request_futures) < 5, len(protocol._request_futures)

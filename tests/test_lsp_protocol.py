@@ -26,8 +26,11 @@ from lsp_server.protocol.stdio import HEADER_LIMIT, PipeReader, pipe_readable
 from scripted_editor.raw import ROOT, SERVER, RawServer, frame, read_messages
 
 URI = "file:///work/app.py"
-VALID = {"textDocument": {"uri": URI}, "range": {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}},
-         "context": {"diagnostics": []}}
+VALID = {
+    "textDocument": {"uri": URI},
+    "range": {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}},
+    "context": {"diagnostics": []},
+}
 
 
 @pytest.fixture
@@ -42,7 +45,9 @@ def error_code(response: dict) -> int | None:
 
 
 def open_doc(server: RawServer, text: str = "# double it\ndef f(x):\n    return x\n") -> None:
-    server.notify("textDocument/didOpen", {"textDocument": {"uri": URI, "languageId": "python", "version": 1, "text": text}})
+    server.notify(
+        "textDocument/didOpen", {"textDocument": {"uri": URI, "languageId": "python", "version": 1, "text": text}}
+    )
 
 
 def test_before_initialize_requests_get_server_not_initialized(server: RawServer):
@@ -98,7 +103,11 @@ def test_a_malformed_answer_to_the_servers_request_fails_it_cleanly(server: RawS
     """The raw client answers workspace/applyEdit with null, which is not an ApplyWorkspaceEditResult."""
     server.initialize()
     open_doc(server)
-    argument = {"uri": URI, "version": 1, "range": {"start": {"line": 0, "character": 0}, "end": {"line": 2, "character": 12}}}
+    argument = {
+        "uri": URI,
+        "version": 1,
+        "range": {"start": {"line": 0, "character": 0}, "end": {"line": 2, "character": 12}},
+    }
     response = server.call("workspace/executeCommand", {"command": "magicoder.ask", "arguments": [argument]})
     assert response["result"]["applied"] is False and "the editor answered" in response["result"]["reason"]
 
@@ -137,8 +146,12 @@ def test_tcp_listens_on_the_loopback_address_only_by_default():
     assert _parser().parse_args(["--tcp"]).host == DEFAULT_HOST == "127.0.0.1"
     assert _parser().parse_args(["--tcp", "--host", "0.0.0.0"]).host == "0.0.0.0"
     port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "lsp_server", "--tcp", "--port", str(port), "--fake-engine"], cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "lsp_server", "--tcp", "--port", str(port), "--fake-engine"],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 30
         while not _listening_addresses(port):
@@ -160,7 +173,13 @@ def test_pipes_and_sockets_are_read_by_the_event_loop_files_and_shared_streams_a
     os.close(unused_write)
     os.close(unused_read)
     left, right = socket.socketpair()
-    with open(read_end, "rb") as pipe_in, open(write_end, "wb") as pipe_out, left, right, open(tmp_path / "f", "wb+") as file:
+    with (
+        open(read_end, "rb") as pipe_in,
+        open(write_end, "wb") as pipe_out,
+        left,
+        right,
+        open(tmp_path / "f", "wb+") as file,
+    ):
         assert pipe_readable(pipe_in, pipe_out)
         assert pipe_readable(left.makefile("rb"), pipe_out)  # a socket
         assert not pipe_readable(file, pipe_out)  # asyncio cannot watch a regular file
@@ -173,8 +192,14 @@ def test_the_pipe_reader_reads_frames_and_skips_an_overlong_header_line():
 
     async def read_all() -> list[bytes]:
         reader = PipeReader(open(read_end, "rb"))
-        return [await reader.readline(), await reader.readline(), await reader.readline(),
-                await reader.readexactly(2), await reader.readexactly(5), await reader.readline()]
+        return [
+            await reader.readline(),
+            await reader.readline(),
+            await reader.readline(),
+            await reader.readexactly(2),
+            await reader.readexactly(5),
+            await reader.readline(),
+        ]
 
     def write() -> None:
         with open(write_end, "wb") as out:
@@ -190,13 +215,16 @@ def test_the_pipe_reader_reads_frames_and_skips_an_overlong_header_line():
 
 def test_stdin_from_a_file_is_served_too():
     """A regular file cannot be watched by asyncio: pygls' own reader serves it, to the end."""
-    frames = b"".join(frame(json.dumps(m).encode()) for m in (
-        {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"capabilities": {}}},
-        {"jsonrpc": "2.0", "method": "initialized", "params": {}},
-        {"jsonrpc": "2.0", "id": 2, "method": "textDocument/codeAction", "params": VALID},
-        {"jsonrpc": "2.0", "id": 3, "method": "shutdown"},
-        {"jsonrpc": "2.0", "method": "exit"},
-    ))
+    frames = b"".join(
+        frame(json.dumps(m).encode())
+        for m in (
+            {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"capabilities": {}}},
+            {"jsonrpc": "2.0", "method": "initialized", "params": {}},
+            {"jsonrpc": "2.0", "id": 2, "method": "textDocument/codeAction", "params": VALID},
+            {"jsonrpc": "2.0", "id": 3, "method": "shutdown"},
+            {"jsonrpc": "2.0", "method": "exit"},
+        )
+    )
     with tempfile.TemporaryFile() as stdin:
         stdin.write(frames)
         stdin.seek(0)

@@ -8,7 +8,16 @@ import pytest
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 
-from tests.helpers.lsp_session import RecordingClient, code_actions, fake_server, inline, open_doc, run_action
+from tests.helpers.lsp_session import (
+    RecordingClient,
+    code_actions,
+    fake_server,
+    inline,
+    open_doc,
+    progress_reports,
+    progress_title,
+    run_action,
+)
 from tests.helpers.positions import pos, span
 from tests.helpers.waiting import wait_until
 
@@ -66,11 +75,13 @@ async def _settled(client: RecordingClient) -> None:
 async def test_a_new_model_folder_reloads_with_progress(client: RecordingClient):
     open_doc(client, URI, SOURCE)
     change(client, {"model": "/models/other"})
-    await wait_until(lambda: client.statuses[-1].get("model") == "fake-other" and client.statuses[-1]["state"] == "ready",
-                     what="the reload")
+    await wait_until(
+        lambda: client.statuses[-1].get("model") == "fake-other" and client.statuses[-1]["state"] == "ready",
+        what="the reload",
+    )
     states = [s["state"] for s in client.statuses]
     assert states[-2:] == ["loading", "ready"] and states.count("loading") == 2
-    loads = [r[0].message for r in client.progress_reports.values() if r[0].title == "Magicoder"]
+    loads = [r[0].message for r in progress_reports(client).values() if progress_title(r) == "Magicoder"]
     assert loads[-1] == "loading the model /models/other"
     change(client, {"temperature": 0.5})  # a cheap setting: no reload
     await _settled(client)
@@ -95,7 +106,7 @@ async def test_selection_longer_than_the_context_is_refused_clearly(client: Reco
     long_code = "# tidy this\n" + "".join(f"x{i} = {i}\n" for i in range(200))
     open_doc(client, URI, long_code)
     (action, *_) = await code_actions(client, URI, span(0, 0, 200, 0))
-    with pytest.raises(JsonRpcException, match="too long for Magicoder.*contextBudget") as failure:
+    with pytest.raises(JsonRpcException, match=r"too long for Magicoder.*contextBudget") as failure:
         await run_action(client, action)
     assert failure.value.code == REQUEST_FAILED and client.applied_edits == []
 
@@ -109,10 +120,10 @@ async def test_unknown_documents_and_bad_positions_are_errors_not_crashes(client
         await inline(client, URI, pos(999, 0))
     with pytest.raises(JsonRpcException, match="outside the document"):
         await code_actions(client, URI, span(0, 0, 4, 0))
-    with pytest.raises(JsonRpcException, match="ends .* before it starts"):
+    with pytest.raises(JsonRpcException, match=r"ends .* before it starts"):
         await code_actions(client, URI, span(2, 0, 1, 0))
     for argument in ([{"uri": URI}], [], ["text"], [{"uri": URI, "version": "1", "range": span(0, 0, 1, 0)}]):
-        with pytest.raises(JsonRpcException, match="bad argument|takes one object") as failure:
+        with pytest.raises(JsonRpcException, match=r"bad argument|takes one object") as failure:
             await broken_command(client, argument)
         assert failure.value.code == INVALID_PARAMS
     assert (await inline(client, URI, pos(2, 999))).items  # past the end of a line: the line's end (LSP)
@@ -127,4 +138,6 @@ async def broken_command(client: RecordingClient, arguments: list) -> object:
     for a in arguments:
         if isinstance(a, dict) and "range" in a and not isinstance(a["range"], dict):
             a["range"] = converter.unstructure(a["range"])
-    return await client.workspace_execute_command_async(types.ExecuteCommandParams(command="magicoder.ask", arguments=arguments))
+    return await client.workspace_execute_command_async(
+        types.ExecuteCommandParams(command="magicoder.ask", arguments=arguments)
+    )

@@ -46,7 +46,7 @@ async def test_a_long_generation_is_busy_then_ready():
     assert len(client.statuses) == 2  # no late "busy" after the end
 
 
-async def test_a_prompt_given_as_a_function_is_built_in_the_generation_thread():
+async def test_a_prompt_given_as_a_function_is_built_in_the_generation_thread() -> None:
     host, _ = await loaded_host(token_ms=0.0)
     engine = await host.engine()
     built_in: list[str] = []

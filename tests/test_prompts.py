@@ -7,6 +7,7 @@ import pytest
 from lsp_server.prompts import (
     MAGICODER_PROMPT_TEMPLATE,
     FimTokens,
+    TokenMeasure,
     build_ask_prompt,
     build_fim_prompt,
     build_instruction,
@@ -30,6 +31,9 @@ def words(s: str) -> int:
 
 def chars(s: str) -> int:
     return len(s)
+
+
+WORDS, CHARS = TokenMeasure(words), TokenMeasure(chars)
 
 
 class CountingCounter:
@@ -139,7 +143,7 @@ TEXT = "".join(f"line {i} 🐍 漢字 with words\n" for i in range(30))
 @pytest.mark.parametrize("count", [words, chars])
 @pytest.mark.parametrize("budget", [-5, 0, 1, 3, 10, 40, 1000])
 def test_fit_respects_the_budget_and_keeps_the_right_end(count, budget):
-    prefix, suffix = fit_prefix(TEXT, count, budget), fit_suffix(TEXT, count, budget)
+    prefix, suffix = fit_prefix(TEXT, TokenMeasure(count), budget), fit_suffix(TEXT, TokenMeasure(count), budget)
     for kept in (prefix, suffix):
         assert count(kept) <= max(budget, 0)
     assert TEXT.endswith(prefix) and TEXT.startswith(suffix)
@@ -153,7 +157,7 @@ def test_fit_respects_the_budget_and_keeps_the_right_end(count, budget):
     "count, budget", [(words, 7), (words, 30), (words, 100), (chars, 30), (chars, 100), (chars, 250)]
 )
 def test_fit_cuts_at_line_boundaries_when_a_line_fits(count, budget):
-    prefix, suffix = fit_prefix(TEXT, count, budget), fit_suffix(TEXT, count, budget)
+    prefix, suffix = fit_prefix(TEXT, TokenMeasure(count), budget), fit_suffix(TEXT, TokenMeasure(count), budget)
     assert prefix and suffix
     assert prefix.startswith("line ")  # the kept end starts at the start of a line
     assert suffix.endswith("\n")  # the kept start ends at the end of a line
@@ -166,51 +170,51 @@ def test_fit_cuts_at_line_boundaries_when_a_line_fits(count, budget):
 
 def test_fit_keeps_the_partial_line_at_the_cursor():
     prefix = "a b\nc d\ne f g"
-    assert fit_prefix(prefix, words, 5) == "c d\ne f g"
+    assert fit_prefix(prefix, WORDS, 5) == "c d\ne f g"
     suffix = "x y z\nu v\nw"
-    assert fit_suffix(suffix, words, 5) == "x y z\nu v\n"
+    assert fit_suffix(suffix, WORDS, 5) == "x y z\nu v\n"
 
 
 def test_fit_falls_back_to_characters_for_one_huge_line():
     line = "word " * 1000
-    prefix = fit_prefix("short\n" + line, words, 10)
+    prefix = fit_prefix("short\n" + line, WORDS, 10)
     assert words(prefix) <= 10 and prefix.endswith("word ") and words(prefix) >= 9
-    suffix = fit_suffix(line + "\nshort", chars, 33)
+    suffix = fit_suffix(line + "\nshort", CHARS, 33)
     assert suffix == line[:33]
 
 
 def test_fit_character_level_with_unicode():
     line = "🐍漢字" * 100
-    assert fit_prefix(line, chars, 7) == line[-7:]
-    assert fit_suffix(line, chars, 7) == "🐍漢字🐍漢字🐍"
+    assert fit_prefix(line, CHARS, 7) == line[-7:]
+    assert fit_suffix(line, CHARS, 7) == "🐍漢字🐍漢字🐍"
 
 
 @pytest.mark.parametrize("fit", [fit_prefix, fit_suffix])
 def test_fit_makes_logarithmically_many_counter_calls(fit):
     text = "".join(f"a b c d {i}\n" for i in range(20000))
     counter = CountingCounter()
-    kept = fit(text, counter, 52)
+    kept = fit(text, TokenMeasure(counter), 52)
     assert words(kept) <= 52 and kept.count("\n") == 10
     assert counter.calls < 40
 
 
 def test_fit_prefix_keeps_exactly_the_last_lines():
     text = "".join(f"a b c d {i}\n" for i in range(2000))
-    assert fit_prefix(text, words, 52) == "".join(f"a b c d {i}\n" for i in range(1990, 2000))
-    assert fit_suffix(text, words, 52) == "".join(f"a b c d {i}\n" for i in range(10))
+    assert fit_prefix(text, WORDS, 52) == "".join(f"a b c d {i}\n" for i in range(1990, 2000))
+    assert fit_suffix(text, WORDS, 52) == "".join(f"a b c d {i}\n" for i in range(10))
 
 
 def test_fit_handles_crlf_free_and_tab_text():
     text = "\tif x:\n\t\treturn 1\n\treturn 2\n"
-    assert fit_prefix(text, chars, len("\treturn 2\n")) == "\treturn 2\n"
-    assert fit_suffix(text, chars, len("\tif x:\n") + 3) == "\tif x:\n"
+    assert fit_prefix(text, CHARS, len("\treturn 2\n")) == "\treturn 2\n"
+    assert fit_suffix(text, CHARS, len("\tif x:\n") + 3) == "\tif x:\n"
 
 
 def test_fit_of_empty_text_is_empty():
-    assert fit_prefix("", words, 10) == "" and fit_suffix("", words, 10) == ""
+    assert fit_prefix("", WORDS, 10) == "" and fit_suffix("", WORDS, 10) == ""
 
 
-def test_fim_tokens_are_deepseeks():
+def test_fim_tokens_are_deepseeks() -> None:
     fim = FimTokens()
     assert fim.begin == "<\uff5cfim\u2581begin\uff5c>" == "<｜fim▁begin｜>"
     assert fim.hole == "<\uff5cfim\u2581hole\uff5c>" == "<｜fim▁hole｜>"
@@ -229,19 +233,19 @@ def split_fim(prompt: str, fim: FimTokens) -> tuple[str, str]:
 
 def test_fim_prompt_layout():
     fim = FimTokens()
-    prompt = build_fim_prompt("def f(x):\n    return ", "\n\nprint(f(2))\n", fim, words, 100)
+    prompt = build_fim_prompt("def f(x):\n    return ", "\n\nprint(f(2))\n", fim, WORDS, 100)
     assert prompt == "<｜fim▁begin｜>def f(x):\n    return <｜fim▁hole｜>\n\nprint(f(2))\n<｜fim▁end｜>"
 
 
 def test_fim_prompt_with_custom_tokens_and_braces():
     fim = FimTokens("<PRE>", "<MID>", "<SUF>")
-    assert build_fim_prompt("x = {", "}", fim, words, 10) == "<PRE>x = {<MID>}<SUF>"
+    assert build_fim_prompt("x = {", "}", fim, WORDS, 10) == "<PRE>x = {<MID>}<SUF>"
 
 
 def test_fim_short_suffix_leaves_its_share_to_the_prefix():
     fim = FimTokens()
     long_prefix = "".join(f"x{i} = {i}\n" for i in range(500))
-    prefix, suffix = split_fim(build_fim_prompt(long_prefix, "tail = 1\n", fim, words, 40), fim)
+    prefix, suffix = split_fim(build_fim_prompt(long_prefix, "tail = 1\n", fim, WORDS, 40), fim)
     assert suffix == "tail = 1\n"
     assert words(prefix) + words(suffix) <= 40 and words(prefix) >= 36
     assert long_prefix.endswith(prefix)
@@ -250,7 +254,7 @@ def test_fim_short_suffix_leaves_its_share_to_the_prefix():
 def test_fim_short_prefix_leaves_its_share_to_the_suffix():
     fim = FimTokens()
     long_suffix = "".join(f"y{i} = {i}\n" for i in range(500))
-    prefix, suffix = split_fim(build_fim_prompt("z = ", long_suffix, fim, words, 40), fim)
+    prefix, suffix = split_fim(build_fim_prompt("z = ", long_suffix, fim, WORDS, 40), fim)
     assert prefix == "z = "
     assert words(prefix) + words(suffix) <= 40 and words(suffix) >= 36
     assert long_suffix.startswith(suffix)
@@ -263,7 +267,7 @@ def test_fim_budget_is_respected_and_shared(count, budget, share):
     fim = FimTokens()
     prefix_text = "".join(f"p{i} = '漢字 {i}'\n" for i in range(300)) + "q = "
     suffix_text = "".join(f"\ns{i} = '🐍 {i}'" for i in range(300))
-    prefix, suffix = split_fim(build_fim_prompt(prefix_text, suffix_text, fim, count, budget, share), fim)
+    prefix, suffix = split_fim(build_fim_prompt(prefix_text, suffix_text, fim, TokenMeasure(count), budget, share), fim)
     assert count(prefix) + count(suffix) <= budget
     assert prefix_text.endswith(prefix) and suffix_text.startswith(suffix)
     if budget >= 100:  # both sides are long: each gets about its share
@@ -273,11 +277,11 @@ def test_fim_budget_is_respected_and_shared(count, budget, share):
 
 def test_fim_whole_document_fits():
     fim = FimTokens()
-    prompt = build_fim_prompt("a\nb ", " c\nd", fim, chars, 1000)
+    prompt = build_fim_prompt("a\nb ", " c\nd", fim, CHARS, 1000)
     assert split_fim(prompt, fim) == ("a\nb ", " c\nd")
 
 
-def test_fit_never_tokenizes_far_more_than_the_budget_needs():
+def test_fit_never_tokenizes_far_more_than_the_budget_needs() -> None:
     seen: list[int] = []
 
     def counter(s: str) -> int:
@@ -285,10 +289,10 @@ def test_fit_never_tokenizes_far_more_than_the_budget_needs():
         return len(s.split())
 
     text = "".join(f"v{i} = compute({i})\n" for i in range(100_000))  # ~2 MB
-    kept = fit_prefix(text, counter, 100)
+    kept = fit_prefix(text, TokenMeasure(counter), 100)
     assert max(seen) <= 100 * 16
     assert words(kept) <= 100 and kept.startswith("v") and text.endswith(kept)
     seen.clear()
-    kept = fit_suffix(text, counter, 100)
+    kept = fit_suffix(text, TokenMeasure(counter), 100)
     assert max(seen) <= 100 * 16
     assert words(kept) <= 100 and kept.startswith("v0 = ") and kept.endswith("\n")

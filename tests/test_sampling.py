@@ -9,8 +9,7 @@ from hypothesis.extra import numpy as hnp
 
 from lsp_server.engine.sampling import Sampler, argmax
 
-halves = hnp.arrays(np.float16, st.integers(1, 300),
-                    elements=st.floats(width=16, allow_nan=False, allow_infinity=True))
+halves = hnp.arrays(np.float16, st.integers(1, 300), elements=st.floats(width=16, allow_nan=False, allow_infinity=True))
 
 
 @settings(max_examples=500, deadline=None)

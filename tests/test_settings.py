@@ -26,10 +26,24 @@ def test_defaults_without_options():
 
 def test_camel_case_options_are_typed():
     settings, problems = parse_settings(
-        {"maxNewTokens": 64, "inlineEnabled": False, "threads": 3, "device": "cuda", "temperature": 1,
-         "debounceMs": 0, "previewEdits": True, "logLevel": "DEBUG", "extra": 1}
+        {
+            "maxNewTokens": 64,
+            "inlineEnabled": False,
+            "threads": 3,
+            "device": "cuda",
+            "temperature": 1,
+            "debounceMs": 0,
+            "previewEdits": True,
+            "logLevel": "DEBUG",
+            "extra": 1,
+        }
     )
-    assert (settings.max_new_tokens, settings.inline_enabled, settings.threads, settings.device) == (64, False, 3, "cuda")
+    assert (settings.max_new_tokens, settings.inline_enabled, settings.threads, settings.device) == (
+        64,
+        False,
+        3,
+        "cuda",
+    )
     assert settings.temperature == 1.0 and type(settings.temperature) is float
     assert (settings.debounce_ms, settings.preview_edits, settings.log_level) == (0, True, "debug")
     assert problems == []
@@ -37,10 +51,19 @@ def test_camel_case_options_are_typed():
 
 @pytest.mark.parametrize(
     "options, key",
-    [({"maxNewTokens": "many"}, "maxNewTokens"), ({"maxNewTokens": True}, "maxNewTokens"), ({"maxNewTokens": 0}, "maxNewTokens"),
-     ({"inlineEnabled": "yes"}, "inlineEnabled"), ({"device": "gpu"}, "device"), ({"temperature": 3}, "temperature"),
-     ({"threads": 0}, "threads"), ({"contextBudget": 10}, "contextBudget"), ({"debounceMs": -1}, "debounceMs"),
-     ({"logLevel": "loud"}, "logLevel"), ({"logLevel": 3}, "logLevel")],
+    [
+        ({"maxNewTokens": "many"}, "maxNewTokens"),
+        ({"maxNewTokens": True}, "maxNewTokens"),
+        ({"maxNewTokens": 0}, "maxNewTokens"),
+        ({"inlineEnabled": "yes"}, "inlineEnabled"),
+        ({"device": "gpu"}, "device"),
+        ({"temperature": 3}, "temperature"),
+        ({"threads": 0}, "threads"),
+        ({"contextBudget": 10}, "contextBudget"),
+        ({"debounceMs": -1}, "debounceMs"),
+        ({"logLevel": "loud"}, "logLevel"),
+        ({"logLevel": 3}, "logLevel"),
+    ],
 )
 def test_a_bad_value_falls_back_to_its_default_with_a_message(options, key):
     settings, problems = parse_settings(options)
@@ -56,12 +79,28 @@ def test_all_problems_make_one_message():
 
 
 def test_nested_and_wrapped_shapes():
-    nested = {"magicoder": {"inline": {"enabled": False, "debounceMs": 5, "maxNewTokens": 9, "contextTokens": 99, "snippets": True},
-                            "maxNewTokens": 7, "pythonPath": "/usr/bin/python3"}}
-    assert flatten_options(nested) == {"maxNewTokens": 7, "pythonPath": "/usr/bin/python3", "inlineEnabled": False,
-                                       "debounceMs": 5, "inlineMaxNewTokens": 9, "inlineContextTokens": 99, "inlineSnippets": True}
+    nested = {
+        "magicoder": {
+            "inline": {"enabled": False, "debounceMs": 5, "maxNewTokens": 9, "contextTokens": 99, "snippets": True},
+            "maxNewTokens": 7,
+            "pythonPath": "/usr/bin/python3",
+        }
+    }
+    assert flatten_options(nested) == {
+        "maxNewTokens": 7,
+        "pythonPath": "/usr/bin/python3",
+        "inlineEnabled": False,
+        "debounceMs": 5,
+        "inlineMaxNewTokens": 9,
+        "inlineContextTokens": 99,
+        "inlineSnippets": True,
+    }
     settings, problems = parse_settings(nested)
-    assert (settings.inline_enabled, settings.inline_max_new_tokens, settings.max_new_tokens) == (False, 9, 7) and problems == []
+    assert (settings.inline_enabled, settings.inline_max_new_tokens, settings.max_new_tokens) == (
+        False,
+        9,
+        7,
+    ) and problems == []
 
 
 def test_updates_change_only_what_they_name():

@@ -31,7 +31,7 @@ SERVER_KEYS = [key for key in KEYS if key not in CLIENT_ONLY]
 # package.json defaults that stand for "unset": the server's default is None, and it decides itself.
 UNSET = {"model": "", "threads": None, "logLevel": "info"}
 # The server's choices, by setting.
-CHOICES = {"device": settings.DEVICES, "logLevel": settings.LOG_LEVELS}
+CHOICES = {"device": settings.DEVICES, "logLevel": settings.LOG_LEVELS, "backend": settings.BACKENDS}
 # JSON schema types as Python types.
 JSON_TYPES = {"null": {type(None)}, "boolean": {bool}, "integer": {int}, "number": {int, float}, "string": {str}}
 # What README.md's server table says for the settings whose server default is None.

@@ -22,7 +22,10 @@ PLAN = AskPlan("ignored", 3, 4, "    def f(self):\n        return 1", "    ")
 
 
 def test_fix_instruction_names_the_checker_line_and_message():
-    assert fix_request("undefined  name\n'x'", "pyflakes", 2) == "Fix the following code. pyflakes reports on line 3: undefined name 'x'"
+    assert (
+        fix_request("undefined  name\n'x'", "pyflakes", 2)
+        == "Fix the following code. pyflakes reports on line 3: undefined name 'x'"
+    )
     assert fix_request("boom", None, 0).startswith("Fix the following code. A checker reports on line 1: boom")
     assert fix_title("x" * 200).startswith("Ask Magicoder: fix xxx") and len(fix_title("x" * 200)) <= 80
     assert one_line("\n\n  first  \nsecond") == "first"
@@ -33,13 +36,21 @@ def test_instructions_follow_magicoders_format():
     prompt = ask_prompt(plan, MAGICODER_PROMPT_TEMPLATE, "python")
     instruction = f"{docstring_request('python')}\n\n```python\ndef f(self):\n    return 1\n```"
     assert prompt == MAGICODER_PROMPT_TEMPLATE.replace("{instruction}", instruction) + "```python\n"
-    explain = explain_prompt(AskPlan(explain_request(), 3, 4, PLAN.code, PLAN.indent), MAGICODER_PROMPT_TEMPLATE, "rust")
+    explain = explain_prompt(
+        AskPlan(explain_request(), 3, 4, PLAN.code, PLAN.indent), MAGICODER_PROMPT_TEMPLATE, "rust"
+    )
     assert explain.endswith("```rust\ndef f(self):\n    return 1\n```\n\n@@ Response\n")  # prose: no primed fence
 
 
 @pytest.mark.parametrize(
     "language, words",
-    [("python", "docstrings"), ("typescript", "JSDoc"), ("rust", "rustdoc"), ("java", "Javadoc"), ("cobol", "documentation comments")],
+    [
+        ("python", "docstrings"),
+        ("typescript", "JSDoc"),
+        ("rust", "rustdoc"),
+        ("java", "Javadoc"),
+        ("cobol", "documentation comments"),
+    ],
 )
 def test_docstring_request_per_language(language, words):
     assert words in docstring_request(language)
@@ -74,8 +85,16 @@ def test_path_for_tests(source, language, existing, target):
 
 @pytest.mark.parametrize(
     "path, is_test",
-    [("/p/test_geo.py", True), ("/p/geo_test.go", True), ("/p/util.test.ts", True), ("/p/CalcTest.java", True),
-     ("/p/tests/conftest.py", True), ("/p/geo.py", False), ("/p/contest.py", False), ("/p/latest.ts", False)],
+    [
+        ("/p/test_geo.py", True),
+        ("/p/geo_test.go", True),
+        ("/p/util.test.ts", True),
+        ("/p/CalcTest.java", True),
+        ("/p/tests/conftest.py", True),
+        ("/p/geo.py", False),
+        ("/p/contest.py", False),
+        ("/p/latest.ts", False),
+    ],
 )
 def test_is_test_file(path, is_test):
     assert is_test_file(P(path)) is is_test

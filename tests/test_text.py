@@ -18,9 +18,21 @@ def test_units(encoding, sizes):
 @pytest.mark.parametrize(
     "encoding, column, index",
     [
-        (UTF16, 0, 0), (UTF16, 1, 1), (UTF16, 2, 1), (UTF16, 3, 2), (UTF16, 4, 3), (UTF16, 5, 4), (UTF16, 99, 5),
-        (UTF8, 1, 1), (UTF8, 3, 1), (UTF8, 5, 2), (UTF8, 7, 3), (UTF8, 8, 3), (UTF8, 9, 4),
-        (UTF32, 2, 2), (UTF32, 99, 5),
+        (UTF16, 0, 0),
+        (UTF16, 1, 1),
+        (UTF16, 2, 1),
+        (UTF16, 3, 2),
+        (UTF16, 4, 3),
+        (UTF16, 5, 4),
+        (UTF16, 99, 5),
+        (UTF8, 1, 1),
+        (UTF8, 3, 1),
+        (UTF8, 5, 2),
+        (UTF8, 7, 3),
+        (UTF8, 8, 3),
+        (UTF8, 9, 4),
+        (UTF32, 2, 2),
+        (UTF32, 99, 5),
     ],
 )
 def test_a_column_inside_a_character_means_its_start_and_past_the_end_means_the_end(encoding, column, index):

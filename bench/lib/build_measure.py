@@ -56,7 +56,7 @@ class DiskSampler:
         while not self._stop.wait(self.interval_s):
             self._sample()
 
-    def __enter__(self) -> "DiskSampler":
+    def __enter__(self) -> DiskSampler:
         self._thread.start()
         return self
 
@@ -86,13 +86,24 @@ def folder_bytes(folder: Path) -> int:
 
 
 def build_command(ckpt: Path, out: Path, precision: str, target: str, extra: list[str]) -> list[str]:
-    return [*BUILD, str(ckpt), "--output", str(out), "--precision", precision, "--target", target,
-            "--parity-gate", "report", *extra]
+    return [
+        *BUILD,
+        str(ckpt),
+        "--output",
+        str(out),
+        "--precision",
+        precision,
+        "--target",
+        target,
+        "--parity-gate",
+        "report",
+        *extra,
+    ]
 
 
 def shown(cmd: list[str]) -> str:
     """The command as a user types it."""
-    return " ".join(["magicoder-export", *cmd[len(BUILD) - 1:]])
+    return " ".join(["magicoder-export", *cmd[len(BUILD) - 1 :]])
 
 
 def supports_no_streaming() -> bool:
@@ -117,9 +128,16 @@ def run_child(cmd: list[str], log: Path) -> tuple[int, str, dict]:
 
 def phases(stderr: str) -> list[dict]:
     """Each `done in` line: its phase, what was done, seconds, the peak RSS so far and the phase's own (GiB)."""
-    return [{"phase": m[1], "what": m[2].split(",")[0], "s": float(m[3]), "peak_gib": float(m[4]),
-             "phase_peak_gib": float(m[5]) if m[5] else None}
-            for m in PHASE.finditer(stderr)]
+    return [
+        {
+            "phase": m[1],
+            "what": m[2].split(",")[0],
+            "s": float(m[3]),
+            "peak_gib": float(m[4]),
+            "phase_peak_gib": float(m[5]) if m[5] else None,
+        }
+        for m in PHASE.finditer(stderr)
+    ]
 
 
 def conversion_peak(steps: list[dict]) -> float | None:

@@ -42,7 +42,7 @@ class CheckpointSpec:
     shard_bytes: int = 5 * 10**9
 
     @classmethod
-    def of_width(cls, width: str, **fields) -> "CheckpointSpec":
+    def of_width(cls, width: str, **fields) -> CheckpointSpec:
         return replace(cls(**fields), **WIDTHS[width])
 
 
@@ -53,10 +53,13 @@ def tensor_shapes(spec: CheckpointSpec) -> list[tuple[str, tuple[int, ...]]]:
     for n in range(spec.layers):
         p = f"model.layers.{n}"
         shapes += [(f"{p}.self_attn.{x}_proj.weight", (h, h)) for x in "qkvo"]
-        shapes += [(f"{p}.mlp.gate_proj.weight", (i, h)), (f"{p}.mlp.up_proj.weight", (i, h)),
-                   (f"{p}.mlp.down_proj.weight", (h, i))]
+        shapes += [
+            (f"{p}.mlp.gate_proj.weight", (i, h)),
+            (f"{p}.mlp.up_proj.weight", (i, h)),
+            (f"{p}.mlp.down_proj.weight", (h, i)),
+        ]
         shapes += [(f"{p}.input_layernorm.weight", (h,)), (f"{p}.post_attention_layernorm.weight", (h,))]
-    return shapes + [("model.norm.weight", (h,)), ("lm_head.weight", (spec.vocab_size, h))]
+    return [*shapes, ("model.norm.weight", (h,)), ("lm_head.weight", (spec.vocab_size, h))]
 
 
 def nbytes(shape: tuple[int, ...]) -> int:
@@ -120,7 +123,7 @@ def write_shard(path: Path, entries: list[tuple[str, tuple[int, ...]]], spec: Ch
 
 
 def write_index(folder: Path, shards: list[list[tuple[str, tuple[int, ...]]]], names: list[str]) -> None:
-    weight_map = {name: file for entries, file in zip(shards, names) for name, _ in entries}
+    weight_map = {name: file for entries, file in zip(shards, names, strict=False) for name, _ in entries}
     total = sum(nbytes(shape) for entries in shards for _, shape in entries)
     params = total // BF16_BYTES
     index = {"metadata": {"total_parameters": params, "total_size": total}, "weight_map": weight_map}
@@ -136,9 +139,13 @@ def write_config(folder: Path, spec: CheckpointSpec, tokenizer_dir: Path) -> Non
 
     copy_tokenizer(tokenizer_dir, folder)
     config = magicoder_config(
-        Tokenizer.from_file(str(folder / "tokenizer.json")), vocab_size=spec.vocab_size,
-        hidden_size=spec.hidden_size, intermediate_size=spec.intermediate_size, num_layers=spec.layers,
-        num_heads=spec.num_heads, dtype="bfloat16",
+        Tokenizer.from_file(str(folder / "tokenizer.json")),
+        vocab_size=spec.vocab_size,
+        hidden_size=spec.hidden_size,
+        intermediate_size=spec.intermediate_size,
+        num_layers=spec.layers,
+        num_heads=spec.num_heads,
+        dtype="bfloat16",
     )
     config.save_pretrained(folder)
 
@@ -151,6 +158,6 @@ def write_checkpoint(folder: Path, spec: CheckpointSpec, tokenizer_dir: Path = S
     shards = plan_shards(tensor_shapes(spec), spec.shard_bytes)
     names = shard_names(len(shards))
     write_index(folder, shards, names)
-    size = sum(write_shard(folder / file, entries, spec) for entries, file in zip(shards, names))
+    size = sum(write_shard(folder / file, entries, spec) for entries, file in zip(shards, names, strict=False))
     seconds = round(time.perf_counter() - start, 1)
     return {"bytes": size, "shards": len(shards), "seconds": seconds, "spec": asdict(spec)}

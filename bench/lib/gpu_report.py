@@ -65,8 +65,9 @@ def fit_line(xs: list[float], ys: list[float]) -> tuple[float, float]:
     return line
 
 
-def extrapolate_step_s(step_s_by_layers: dict[int, float], bytes_by_layers: dict[int, GraphBytes],
-                       target_layers: int = MAGICODER_LAYERS) -> float:
+def extrapolate_step_s(
+    step_s_by_layers: dict[int, float], bytes_by_layers: dict[int, GraphBytes], target_layers: int = MAGICODER_LAYERS
+) -> float:
     """Decode step time at ``target_layers``.
 
     Two or more layer counts: a line through the measured steps (fixed cost + per-layer cost).
@@ -94,14 +95,18 @@ def summarize(results: dict, bytes_by: dict[str, dict[int, GraphBytes]], bandwid
         for runner in ("ours", "genai"):
             steps = {n: 1 / results[f"{runner} {precision} L{n}"]["decode_200"] for n in counts}
             full_s = extrapolate_step_s(steps, by_layers)
-            entry[runner] = {"ms_per_token_32_layers": full_s * 1e3, "tokens_per_s_32_layers": 1 / full_s,
-                             "fraction_of_bandwidth_limit": limit_s / full_s}
+            entry[runner] = {
+                "ms_per_token_32_layers": full_s * 1e3,
+                "tokens_per_s_32_layers": 1 / full_s,
+                "fraction_of_bandwidth_limit": limit_s / full_s,
+            }
         entry["ratios"] = {}
         for n in counts:
             ours, genai = results[f"ours {precision} L{n}"], results[f"genai {precision} L{n}"]
             entry["ratios"][n] = {
                 f"{what}_{length}": ours[f"{what}_{length}"] / genai[f"{what}_{length}"]
-                for what in ("decode", "ttft") for length in (200, 2000)
+                for what in ("decode", "ttft")
+                for length in (200, 2000)
             }
         summary[precision] = entry
     return summary
@@ -122,52 +127,90 @@ def render(report: dict, repeats: Sequence[dict] = ()) -> str:
         "Reproduce on a CUDA machine: `bash bench/gpu_check.sh` (wheels: `bench/gpu_wheels.sh`); this section: "
         "`python -m bench.gpu_report bench/results/gpu_results.json bench/results/gpu_results_repeat.json`.",
         "",
-        "| runner | layers | TTFT 200 ms | decode 200 tok/s | TTFT 2000 ms | decode 2000 tok/s | same tokens as genai |",
+        "| runner | layers | TTFT 200 ms | decode 200 tok/s | TTFT 2000 ms | decode 2000 tok/s "
+        "| same tokens as genai |",
         "|---|---|---|---|---|---|---|",
     ]
     for name, r in report["results"].items():
         same = report["same_tokens"].get(name, "")
-        lines.append(f"| {name.rsplit(' L', 1)[0]} | {name.rsplit(' L', 1)[1]} | {r['ttft_200'] * 1e3:.1f} | "
-                     f"{r['decode_200']:.0f} | {r['ttft_2000'] * 1e3:.1f} | {r['decode_2000']:.0f} | {same} |")
-    lines += ["", "Ours, one decode step at a 200-token prompt: inside onnxruntime's run, and outside it (sampling, "
-              "streaming, binding):", "", "| runner | layers | step ms | in run ms | outside ms |", "|---|---|---|---|---|"]
+        lines.append(
+            f"| {name.rsplit(' L', 1)[0]} | {name.rsplit(' L', 1)[1]} | {r['ttft_200'] * 1e3:.1f} | "
+            f"{r['decode_200']:.0f} | {r['ttft_2000'] * 1e3:.1f} | {r['decode_2000']:.0f} | {same} |"
+        )
+    lines += [
+        "",
+        "Ours, one decode step at a 200-token prompt: inside onnxruntime's run, and outside it (sampling, "
+        "streaming, binding):",
+        "",
+        "| runner | layers | step ms | in run ms | outside ms |",
+        "|---|---|---|---|---|",
+    ]
     for name, r in report["results"].items():
         if "step_split_200" in r:
             sp = r["step_split_200"]
-            lines.append(f"| {name.rsplit(' L', 1)[0]} | {name.rsplit(' L', 1)[1]} | {sp['step_ms']:.3f} | "
-                         f"{sp['run_ms']:.3f} | {sp['outside_ms']:.3f} |")
-    lines += ["", "| precision | layers | decode ours/genai @200 | @2000 | TTFT ours/genai @200 | @2000 |",
-              "|---|---|---|---|---|---|"]
+            lines.append(
+                f"| {name.rsplit(' L', 1)[0]} | {name.rsplit(' L', 1)[1]} | {sp['step_ms']:.3f} | "
+                f"{sp['run_ms']:.3f} | {sp['outside_ms']:.3f} |"
+            )
+    lines += [
+        "",
+        "| precision | layers | decode ours/genai @200 | @2000 | TTFT ours/genai @200 | @2000 |",
+        "|---|---|---|---|---|---|",
+    ]
     for precision, entry in report["summary"].items():
         for n, r in entry["ratios"].items():
-            lines.append(f"| {precision} | {n} | {r['decode_200']:.2f} | {r['decode_2000']:.2f} | "
-                         f"{r['ttft_200']:.2f} | {r['ttft_2000']:.2f} |")
-    lines += ["", "Extrapolated to Magicoder's 32 layers (decode at a 200-token prompt; "
-              + ("a line through the measured layer counts" if len(report["layers"]) > 1
-                 else "the step scaled by bytes read, an upper bound") + "):", "",
-              "| precision | weights read per token | bandwidth limit ms/token | runner | ms/token | tok/s | "
-              "fraction of the limit |", "|---|---|---|---|---|---|---|"]
+            lines.append(
+                f"| {precision} | {n} | {r['decode_200']:.2f} | {r['decode_2000']:.2f} | "
+                f"{r['ttft_200']:.2f} | {r['ttft_2000']:.2f} |"
+            )
+    lines += [
+        "",
+        "Extrapolated to Magicoder's 32 layers (decode at a 200-token prompt; "
+        + (
+            "a line through the measured layer counts"
+            if len(report["layers"]) > 1
+            else "the step scaled by bytes read, an upper bound"
+        )
+        + "):",
+        "",
+        "| precision | weights read per token | bandwidth limit ms/token | runner | ms/token | tok/s | "
+        "fraction of the limit |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for precision, entry in report["summary"].items():
         for runner in ("ours", "genai"):
             e = entry[runner]
-            lines.append(f"| {precision} | {entry['bytes_per_token_32_layers'] / 1e9:.2f} GB | "
-                         f"{entry['bandwidth_limit_ms_per_token']:.2f} | {runner} | {e['ms_per_token_32_layers']:.2f} "
-                         f"| {e['tokens_per_s_32_layers']:.0f} | {e['fraction_of_bandwidth_limit']:.2f} |")
+            lines.append(
+                f"| {precision} | {entry['bytes_per_token_32_layers'] / 1e9:.2f} GB | "
+                f"{entry['bandwidth_limit_ms_per_token']:.2f} | {runner} | {e['ms_per_token_32_layers']:.2f} "
+                f"| {e['tokens_per_s_32_layers']:.0f} | {e['fraction_of_bandwidth_limit']:.2f} |"
+            )
     if repeats:
-        lines += ["", "Repeat runs (same machine, same graphs), for the spread:", "",
-                  "| run | decode ours/genai fp16 L2 / L4 | int4 L2 / L4 | fraction of the limit, 32 layers, "
-                  "ours / genai fp16 | int4 |", "|---|---|---|---|---|"]
+        lines += [
+            "",
+            "Repeat runs (same machine, same graphs), for the spread:",
+            "",
+            "| run | decode ours/genai fp16 L2 / L4 | int4 L2 / L4 | fraction of the limit, 32 layers, "
+            "ours / genai fp16 | int4 |",
+            "|---|---|---|---|---|",
+        ]
         for run in [report, *repeats]:
             sm = run["summary"]
             cells = [" / ".join(f"{r['decode_200']:.2f}" for r in sm[p]["ratios"].values()) for p in ("fp16", "int4")]
-            cells += [f"{sm[p]['ours']['fraction_of_bandwidth_limit']:.2f} / {sm[p]['genai']['fraction_of_bandwidth_limit']:.2f}"
-                      for p in ("fp16", "int4")]
+            limit = "fraction_of_bandwidth_limit"
+            cells += [f"{sm[p]['ours'][limit]:.2f} / {sm[p]['genai'][limit]:.2f}" for p in ("fp16", "int4")]
             lines.append(f"| {run['date']} | " + " | ".join(cells) + " |")
-    lines += ["", "Each export's parity against transformers fp32 (random weights, so every graph is published with "
-              "`--parity-gate report`; validated on the device the check ran on):", "",
-              "| export | gate passed | greedy tokens identical | top-1 agreement | perplexity ratio | mean KL nats |",
-              "|---|---|---|---|---|---|"]
+    lines += [
+        "",
+        "Each export's parity against transformers fp32 (random weights, so every graph is published with "
+        "`--parity-gate report`; validated on the device the check ran on):",
+        "",
+        "| export | gate passed | greedy tokens identical | top-1 agreement | perplexity ratio | mean KL nats |",
+        "|---|---|---|---|---|---|",
+    ]
     for name, p in report.get("parity", {}).items():
-        lines.append(f"| {name} | {p['passed']} | {p['tokens_identical']} | {p['top1_agreement']:.3f} | "
-                     f"{p['perplexity_ratio']:.3f} | {p['mean_kl']:.4f} |")
+        lines.append(
+            f"| {name} | {p['passed']} | {p['tokens_identical']} | {p['top1_agreement']:.3f} | "
+            f"{p['perplexity_ratio']:.3f} | {p['mean_kl']:.4f} |"
+        )
     return "\n".join(lines)

@@ -23,24 +23,31 @@ def shape_tag(shape: dict) -> str:
     return "h{hidden}-l{layers}".format(**shape)
 
 
-def hf_model(folder: Path, shape: dict, seed: int, tokenizer: Path | None = SHARED_TOKENIZER,
-             log: Log | None = None) -> Path:
+def hf_model(
+    folder: Path, shape: dict, seed: int, tokenizer: Path | None = SHARED_TOKENIZER, log: Log | None = None
+) -> Path:
     """The checkpoint of ``shape`` (hidden, layers, heads, intermediate) in ``folder``, built when missing,
     with ``tokenizer``'s files where that folder has them (else a tokenizer trained by the exporter)."""
     from export.tiny import TinySpec, build_tiny_hf_model
 
     if not (folder / "config.json").is_file():
         start = time.perf_counter()
-        spec = TinySpec(hidden_size=shape["hidden"], num_layers=shape["layers"], num_heads=shape["heads"],
-                        intermediate_size=shape["intermediate"], seed=seed)
+        spec = TinySpec(
+            hidden_size=shape["hidden"],
+            num_layers=shape["layers"],
+            num_heads=shape["heads"],
+            intermediate_size=shape["intermediate"],
+            seed=seed,
+        )
         build_tiny_hf_model(folder, spec, usable_tokenizer(tokenizer))
         if log:
             log(f"Hugging Face model built in {time.perf_counter() - start:.0f}s")
     return folder
 
 
-def exported(hf: Path, out: Path, precision: str, target: str, extra: Sequence[str] = (),
-             log: Log | None = None) -> Path:
+def exported(
+    hf: Path, out: Path, precision: str, target: str, extra: Sequence[str] = (), log: Log | None = None
+) -> Path:
     """``magicoder-export build`` of ``hf`` into ``out`` at ``precision`` for ``target``, unless ``out`` has one."""
     from export.cli import main as export_main
 

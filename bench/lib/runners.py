@@ -9,6 +9,7 @@ A runner's imports happen in its constructor: the optimum runner runs under anot
 
 from __future__ import annotations
 
+import itertools
 import statistics
 import threading
 import time
@@ -22,11 +23,13 @@ class Ours:
         self.engine = Engine(Path(folder), threads=threads, device=device)
 
     def _run(self, ids: list[int], new: int, reuse: bool = False, cancel=None):
-        from lsp_server.engine.generate import GenerationResult, generate
+        from lsp_server.engine import GenerationResult
+        from lsp_server.engine.generate import generate
 
         result = GenerationResult()
-        for _ in generate(self.engine.cache, self.engine.tokenizer, ids, new, cancel=cancel, result=result,
-                          reuse_prefix=reuse):
+        for _ in generate(
+            self.engine.cache, self.engine.tokenizer, ids, new, cancel=cancel, result=result, reuse_prefix=reuse
+        ):
             pass
         return result
 
@@ -41,8 +44,8 @@ class Ours:
         return {"cold_ttft_s": cold.ttft_s, "warm_ttft_s": warm.ttft_s, "cached": warm.cached_tokens}
 
     def cancel(self, ids: list[int]) -> dict:
-        from lsp_server.engine import CancelToken
-        from lsp_server.engine.generate import GenerationResult, generate
+        from lsp_server.engine import CancelToken, GenerationResult
+        from lsp_server.engine.generate import generate
 
         token, result, stamps = CancelToken(), GenerationResult(), []
 
@@ -57,9 +60,12 @@ class Ours:
         cancelled_at = time.perf_counter()
         token.cancel()
         worker.join()
-        steps = [b - a for a, b in zip(stamps[5:], stamps[6:])]
-        return {"cancel_s": time.perf_counter() - cancelled_at, "step_s": statistics.median(steps),
-                "finish": result.finish_reason}
+        steps = [b - a for a, b in itertools.pairwise(stamps[5:])]  # past the first steps' warm-up
+        return {
+            "cancel_s": time.perf_counter() - cancelled_at,
+            "step_s": statistics.median(steps),
+            "finish": result.finish_reason,
+        }
 
 
 class Genai:
@@ -106,9 +112,15 @@ class Transformers:
         torch = self.torch
         start = time.perf_counter()
         with torch.no_grad():
-            out = self.model.generate(torch.tensor([ids]), attention_mask=torch.ones(1, len(ids), dtype=torch.long),
-                                      do_sample=False, max_new_tokens=new, min_new_tokens=new, pad_token_id=0)
-        return time.perf_counter() - start, out[0, len(ids):].tolist()
+            out = self.model.generate(
+                torch.tensor([ids]),
+                attention_mask=torch.ones(1, len(ids), dtype=torch.long),
+                do_sample=False,
+                max_new_tokens=new,
+                min_new_tokens=new,
+                pad_token_id=0,
+            )
+        return time.perf_counter() - start, out[0, len(ids) :].tolist()
 
     def generate(self, ids: list[int], new: int) -> dict:
         ttft, _ = self._timed(ids, 1)
@@ -129,8 +141,9 @@ class Optimum(Transformers):
         self.torch = torch
         options = ort.SessionOptions()
         options.intra_op_num_threads, options.inter_op_num_threads = threads, 1
-        self.model = ORTModelForCausalLM.from_pretrained(folder, session_options=options, use_cache=True,
-                                                         provider="CPUExecutionProvider")
+        self.model = ORTModelForCausalLM.from_pretrained(
+            folder, session_options=options, use_cache=True, provider="CPUExecutionProvider"
+        )
 
 
 RUNNERS = {"ours": Ours, "genai": Genai, "transformers": Transformers, "optimum": Optimum}

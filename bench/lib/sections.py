@@ -5,7 +5,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-HEADER = "# Benchmark results\n\nEach section is written by the benchmark named in it; the JSON files beside this one hold the numbers.\n"
+HEADER = (
+    "# Benchmark results\n\nEach section is written by the benchmark named in it; the JSON files beside this one "
+    "hold the numbers.\n"
+)
 
 
 def write_section(path: Path, name: str, body: str) -> None:

@@ -61,11 +61,13 @@ def logged(session: EditorSession, prefix: str, since: int) -> str | None:
 async def inline_completion(session: EditorSession, doc: Document) -> dict:
     line = find_line(doc.text, 'config = load_config("config.json")') + 1
     since, start = len(session.log_lines), time.perf_counter()
-    await session.client.text_document_inline_completion_async(types.InlineCompletionParams(
-        context=types.InlineCompletionContext(trigger_kind=types.InlineCompletionTriggerKind.Invoked),
-        text_document=types.TextDocumentIdentifier(doc.uri),
-        position=types.Position(line, len(doc.text.split("\n")[line])),
-    ))
+    await session.client.text_document_inline_completion_async(
+        types.InlineCompletionParams(
+            context=types.InlineCompletionContext(trigger_kind=types.InlineCompletionTriggerKind.Invoked),
+            text_document=types.TextDocumentIdentifier(doc.uri),
+            position=types.Position(line, len(doc.text.split("\n")[line])),
+        )
+    )
     wall = time.perf_counter() - start
     return answer(await until(lambda: logged(session, "inline completion", since), 10, "inline log line"), wall)
 
@@ -73,13 +75,17 @@ async def inline_completion(session: EditorSession, doc: Document) -> dict:
 async def ask_magicoder(session: EditorSession, doc: Document) -> dict:
     first, last = find_line(doc.text, "# make this function"), find_line(doc.text, "return json.load")
     selection = types.Range(types.Position(first, 0), types.Position(last + 1, 0))
-    actions = await session.client.text_document_code_action_async(types.CodeActionParams(
-        types.TextDocumentIdentifier(doc.uri), selection, types.CodeActionContext(diagnostics=[])))
+    actions = await session.client.text_document_code_action_async(
+        types.CodeActionParams(
+            types.TextDocumentIdentifier(doc.uri), selection, types.CodeActionContext(diagnostics=[])
+        )
+    )
     action = next(a for a in actions or [] if isinstance(a, types.CodeAction) and a.disabled is None)
     assert action.command is not None, "Ask Magicoder's code action carries its command"
     since, start = len(session.log_lines), time.perf_counter()
     outcome = await session.client.workspace_execute_command_async(
-        types.ExecuteCommandParams(command=action.command.command, arguments=action.command.arguments))
+        types.ExecuteCommandParams(command=action.command.command, arguments=action.command.arguments)
+    )
     wall = time.perf_counter() - start
     result = answer(await until(lambda: logged(session, "Ask Magicoder", since), 10, "Ask Magicoder log line"), wall)
     return {**result, "applied": bool(session.applied), "outcome": outcome}
@@ -92,9 +98,14 @@ async def _serve(model: Path, log: Path, options: dict, load_timeout_s: float) -
     await client.start_io(sys.executable, "-m", "lsp_server", "--stdio", "--model", str(model), "--log-file", str(log))
     assert client._server is not None  # pygls keeps the server process here
     pid = client._server.pid
-    await client.initialize_async(types.InitializeParams(
-        capabilities=CLIENT_CAPABILITIES, process_id=None, root_uri=DEMO_SAMPLE.parent.as_uri(),
-        initialization_options=options))
+    await client.initialize_async(
+        types.InitializeParams(
+            capabilities=CLIENT_CAPABILITIES,
+            process_id=None,
+            root_uri=DEMO_SAMPLE.parent.as_uri(),
+            initialization_options=options,
+        )
+    )
     client.initialized(types.InitializedParams())
     ready = lambda: next((s for s in session.statuses if s.get("state") in ("ready", "error")), None)  # noqa: E731
     state = await until(ready, load_timeout_s, "ready status")
@@ -103,8 +114,9 @@ async def _serve(model: Path, log: Path, options: dict, load_timeout_s: float) -
     result: dict = {"model_load_s": round(time.perf_counter() - start, 2), "rss_ready_mib": round(rss_mb(pid))}
     doc = Document(uri=DEMO_SAMPLE.as_uri(), text=DEMO_SAMPLE.read_text(encoding="utf-8"))
     session.documents[doc.uri] = doc
-    client.text_document_did_open(types.DidOpenTextDocumentParams(
-        types.TextDocumentItem(doc.uri, doc.language_id, doc.version, doc.text)))
+    client.text_document_did_open(
+        types.DidOpenTextDocumentParams(types.TextDocumentItem(doc.uri, doc.language_id, doc.version, doc.text))
+    )
     result["inline"] = await inline_completion(session, doc)  # first: the Ask's edit changes the document
     result["ask"] = await ask_magicoder(session, doc)
     result.update(rss_after_mib=round(rss_mb(pid)), peak_rss_mib=round(hwm_mb(pid)))

@@ -15,8 +15,9 @@ def pct(values: list[float], q: int) -> float:
     return statistics.quantiles(values, n=100)[q - 1] if len(values) >= 2 else (values[0] if values else float("nan"))
 
 
-def bootstrap_median_interval(values: list[float], level: float = 0.95, resamples: int = 4000,
-                              seed: int = 0) -> tuple[float, float]:
+def bootstrap_median_interval(
+    values: list[float], level: float = 0.95, resamples: int = 4000, seed: int = 0
+) -> tuple[float, float]:
     """Percentile bootstrap interval of the median of `values`."""
     rng = random.Random(seed)
     medians = sorted(statistics.median(rng.choices(values, k=len(values))) for _ in range(resamples))
@@ -30,5 +31,5 @@ def least_squares(xs: list[float], ys: list[float]) -> tuple[float, float] | Non
     sxx = sum((x - mx) ** 2 for x in xs)
     if sxx == 0:
         return None
-    slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sxx
+    slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=False)) / sxx
     return my - slope * mx, slope

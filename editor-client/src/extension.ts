@@ -3,7 +3,8 @@ import * as vscode from "vscode";
 import { log, showError, showLogs } from "./logger";
 import { onPythonInterpreterChange } from "./python";
 import { ASK_COMMAND, ServerController } from "./server";
-import { readSettings, Settings } from "./settings";
+import { SET_API_KEY_COMMAND, setApiKey } from "./secrets";
+import { getterOf, readSettings, Settings } from "./settings";
 import { StatusModel } from "./status";
 
 let controller: ServerController | undefined;
@@ -11,7 +12,8 @@ let controller: ServerController | undefined;
 function currentSettings(): Settings {
   const config = vscode.workspace.getConfiguration("magicoder");
   const folder = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
-  return readSettings((key) => config.get(key), { workspaceFolder: folder });
+  // backend, endpoint, allowInsecure and caBundle: the user-level value only (USER_ONLY).
+  return readSettings(getterOf(config), { workspaceFolder: folder });
 }
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
@@ -26,7 +28,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     item.backgroundColor = view.error ? new vscode.ThemeColor("statusBarItem.errorBackground") : undefined;
     item.show();
   };
-  const server = new ServerController({ settings: currentSettings, status, render });
+  const server = new ServerController({ settings: currentSettings, status, render, secrets: context.secrets });
   controller = server;
   context.subscriptions.push(
     item,
@@ -35,9 +37,12 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     vscode.commands.registerCommand("magicoder.restartServer", () => server.restart()),
     vscode.commands.registerCommand("magicoder.toggleInline", toggleInline),
     vscode.commands.registerCommand("magicoder.askWithInstruction", () => askWithInstruction(server)),
+    vscode.commands.registerCommand(SET_API_KEY_COMMAND, () => setApiKeyCommand(context, server)),
     vscode.workspace.onDidChangeConfiguration((event) => {
       if (event.affectsConfiguration("magicoder")) void server.settingsChanged();
     }),
+    // Trusted now: the workspace's interpreter and folder may be used (see ServerController.doStart).
+    vscode.workspace.onDidGrantWorkspaceTrust(() => void server.restart()),
   );
   render();
   // With no magicoder.pythonPath, a new interpreter picked in the Python extension restarts the server.
@@ -62,6 +67,18 @@ async function toggleInline(): Promise<void> {
   await config.update("inline.enabled", enabled, target);
   log.info(`inline completions ${enabled ? "on" : "off"}`);
   void vscode.window.setStatusBarMessage(`Magicoder: inline completions ${enabled ? "on" : "off"}`, 3000);
+}
+
+/** Magicoder: Set API Key — the key of magicoder.endpoint's origin, into VS Code's secret storage. */
+async function setApiKeyCommand(context: vscode.ExtensionContext, server: ServerController): Promise<void> {
+  const result = await setApiKey({
+    endpoint: () => currentSettings().endpoint,
+    secrets: context.secrets,
+    askKey: (options) => vscode.window.showInputBox(options),
+    info: (message) => void vscode.window.showInformationMessage(message),
+    error: (message) => void showError(message),
+  });
+  if (result) await server.apiKeyChanged();
 }
 
 /** Magicoder: Ask… — a free-text instruction for the selection (or the current line). */

@@ -1,6 +1,7 @@
 // The language client: starts `<python> -m lsp_server` over stdio, sends it changed settings (a new
 // interpreter restarts it: restarts are queued, one at a time), gates and debounces inline completions,
-// and runs magicoder.ask under a cancellable progress notification.
+// runs magicoder.ask under a cancellable progress notification, and tells the server the API key of its
+// endpoint's origin (magicoder/apiKey).
 import * as vscode from "vscode";
 import {
   DidChangeConfigurationNotification,
@@ -12,15 +13,18 @@ import {
   ResponseError,
   ServerOptions,
   State,
+  Trace,
   TransportKind,
   WorkDoneProgress,
 } from "vscode-languageclient/node";
 import { randomUUID } from "node:crypto";
+import * as os from "node:os";
 import * as readline from "node:readline";
 import { stderrWriter } from "./logLine";
 import { log, outputChannel, showError } from "./logger";
 import { checkPython, findInterpreter, pythonExtensionInterpreter, which } from "./python";
 import { SerialQueue } from "./queue";
+import { API_KEY_NOTIFICATION, apiKeyParams, SecretStore } from "./secrets";
 import { changedOptions, Launch, launchOf, restartNeeded, serverLogLevel, Settings, SECTION } from "./settings";
 import { StatusModel } from "./status";
 
@@ -32,6 +36,8 @@ export interface ServerHooks {
   settings: () => Settings;
   status: StatusModel;
   render: () => void;
+  /** Where the API keys are (VS Code's SecretStorage). */
+  secrets: Pick<SecretStore, "get">;
 }
 
 function sleep(ms: number, token: vscode.CancellationToken): Promise<void> {
@@ -44,6 +50,22 @@ function sleep(ms: number, token: vscode.CancellationToken): Promise<void> {
       resolve();
     }
   });
+}
+
+/**
+ * A notification that carries a secret, sent with the client's message trace off: a verbose trace
+ * (`magicoder.trace.server`) would write its params to the output channel.
+ */
+async function sendUntraced(client: LanguageClient, method: string, params: object): Promise<void> {
+  // vscode-languageclient keeps the trace level in a private field; unknown: left as is.
+  const previous = (client as unknown as { _trace?: Trace })._trace;
+  const traced = previous !== undefined && previous !== Trace.Off;
+  if (traced) await client.setTrace(Trace.Off);
+  try {
+    await client.sendNotification(method, params);
+  } finally {
+    if (traced) await client.setTrace(previous);
+  }
 }
 
 function lines(input: NodeJS.ReadableStream, write: (line: string) => void): void {
@@ -92,9 +114,20 @@ export class ServerController implements vscode.Disposable {
       const options = launchOf(this.hooks.settings()).options;
       const changed = this.running ? changedOptions(this.running, { ...this.running, options }) : [];
       if (!client || !this.running || !changed.length) return;
+      const endpointChanged = this.running.options.endpoint !== options.endpoint;
       this.running = { ...this.running, options };
       log.info(`settings changed: sent to the server (${changed.join(", ")})`);
       await client.sendNotification(DidChangeConfigurationNotification.type, { settings: options });
+      // A new endpoint: its origin's key, or null (never the key of another origin).
+      if (endpointChanged) await this.sendApiKey(client, options.endpoint, true);
+    });
+  }
+
+  /** The API key of the endpoint's origin was stored or removed (Set API Key): the server is told. */
+  apiKeyChanged(): Promise<void> {
+    return this.queue.run(async () => {
+      const client = this.languageClient;
+      if (client && this.running) await this.sendApiKey(client, this.running.options.endpoint, true);
     });
   }
 
@@ -112,9 +145,13 @@ export class ServerController implements vscode.Disposable {
     this.hooks.status.inlineEnabled = settings.inline.enabled;
     this.setClientState("starting");
     const folder = vscode.workspace.workspaceFolders?.[0];
+    // Restricted Mode: no interpreter the workspace may have chosen (the Python extension's may be its own
+    // .venv), and not started in the workspace (`python -m` imports from the current directory first).
+    const trusted = vscode.workspace.isTrusted;
+    if (!trusted) log.info("Restricted Mode: the server runs from your home folder, with no Python extension interpreter");
     const found = await findInterpreter({
       setting: settings.pythonPath,
-      pythonExtension: () => pythonExtensionInterpreter(vscode.extensions, folder?.uri),
+      pythonExtension: async () => (trusted ? pythonExtensionInterpreter(vscode.extensions, folder?.uri) : undefined),
       which: (command) => which(command),
       check: (python) => checkPython(python),
     });
@@ -134,7 +171,7 @@ export class ServerController implements vscode.Disposable {
       // vscode-languageclient appends --stdio itself for TransportKind.stdio.
       args: ["-m", "lsp_server", "--log-level", serverLogLevel(settings.logLevel)],
       transport: TransportKind.stdio,
-      options: { cwd: folder?.uri.fsPath, env: { ...process.env, PYTHONUNBUFFERED: "1" } },
+      options: { cwd: trusted ? folder?.uri.fsPath : os.homedir(), env: { ...process.env, PYTHONUNBUFFERED: "1" } },
     };
     const clientOptions: LanguageClientOptions = {
       documentSelector: [{ scheme: "file" }, { scheme: "untitled" }],
@@ -163,7 +200,31 @@ export class ServerController implements vscode.Disposable {
       this.running = undefined;
       this.setClientState("failed", `The server did not start: ${String(error)}`);
       void showError(`Magicoder: the server did not start: ${String(error)}`);
+      return;
     }
+    await this.sendApiKey(client, launch.options.endpoint, false);
+  }
+
+  /**
+   * Tells the server the stored API key of `endpoint`'s origin (`clear`: null when none is stored; without
+   * it, nothing is sent then). Logs the origin only, never the key.
+   */
+  private async sendApiKey(client: LanguageClient, endpoint: string, clear: boolean): Promise<void> {
+    let params;
+    try {
+      params = await apiKeyParams(this.hooks.secrets, endpoint);
+    } catch (error) {
+      log.warn(`cannot read the API key from the secret storage: ${String(error)}`);
+      return;
+    }
+    if (!params || (!params.key && !clear)) return;
+    try {
+      await sendUntraced(client, API_KEY_NOTIFICATION, params);
+    } catch (error) {
+      log.warn(`cannot send the API key for ${params.origin}: ${String(error)}`);
+      return;
+    }
+    log.info(params.key ? `API key sent for ${params.origin}` : `API key cleared for ${params.origin}`);
   }
 
   private async doStop(): Promise<void> {

@@ -20,12 +20,19 @@ export interface SettingSchema {
 export const SCHEMA: Readonly<Record<string, SettingSchema>> = contributes.configuration.properties;
 
 export type Device = "auto" | "cpu" | "cuda";
+export type Backend = "local" | "openai";
 export type LogLevel = "debug" | "info" | "warning" | "error";
 
 export interface Settings {
   pythonPath: string; // "" = discover
   model: string; // "" = the server's $MAGICODER_MODEL
   device: Device;
+  backend: Backend; // user-level only (USER_ONLY)
+  endpoint: string; // "" = not set; user-level only
+  remoteModel: string; // "" = the first model the endpoint lists
+  tokenizer: string; // "" = the one in the model folder
+  caBundle: string; // "" = the system's CAs only; user-level only
+  allowInsecure: boolean; // user-level only
   maxNewTokens: number;
   temperature: number;
   contextBudget: number;
@@ -44,6 +51,12 @@ export interface Launch {
 export interface InitializationOptions {
   model?: string;
   device: Device;
+  backend: Backend;
+  endpoint: string;
+  remoteModel: string;
+  tokenizer: string;
+  caBundle: string;
+  allowInsecure: boolean;
   maxNewTokens: number;
   temperature: number;
   contextBudget: number;
@@ -57,8 +70,32 @@ export interface InitializationOptions {
   logLevel: LogLevel;
 }
 
-/** Reads one setting below `magicoder.` (e.g. "inline.enabled"); undefined when unset. */
-export type Getter = (key: string) => unknown;
+/**
+ * Which value of a setting to read: "effective" (workspace folder over workspace over user, as
+ * `config.get`), or "user" (the user-level value alone, `config.inspect(key).globalValue`).
+ */
+export type Level = "effective" | "user";
+
+/** Reads one setting below `magicoder.` (e.g. "inline.enabled") at a level; undefined when unset there. */
+export type Getter = (key: string, level: Level) => unknown;
+
+/**
+ * Settings read from the user's own settings only, never from workspace or folder settings: a cloned
+ * repository must not send the user's code and API key elsewhere (package.json also declares them
+ * `machine`-scoped and restricted in untrusted workspaces).
+ */
+export const USER_ONLY: readonly string[] = ["backend", "endpoint", "allowInsecure", "caBundle"];
+
+/** The part of vscode.WorkspaceConfiguration (of the `magicoder` section) that settings are read with. */
+export interface ConfigReader {
+  get(key: string): unknown;
+  inspect(key: string): { globalValue?: unknown } | undefined;
+}
+
+/** A Getter over VS Code's configuration: the user level is `inspect(key).globalValue` (user and remote user settings). */
+export function getterOf(config: ConfigReader): Getter {
+  return (key, level) => (level === "user" ? config.inspect(key)?.globalValue : config.get(key));
+}
 
 export interface PathContext {
   workspaceFolder?: string;
@@ -94,10 +131,10 @@ export function allows(schema: SettingSchema, value: unknown): boolean {
   return schema.enum === undefined || schema.enum.includes(value as string);
 }
 
-/** `magicoder.<key>` as set, or its package.json default when unset or not allowed. */
+/** `magicoder.<key>` as set (USER_ONLY keys: at user level), or its package.json default when unset or not allowed. */
 function valueOf<T>(get: Getter, key: string): T {
   const schema = schemaOf(key);
-  const value = get(key);
+  const value = get(key, USER_ONLY.includes(key) ? "user" : "effective");
   return (allows(schema, value) ? value : schema.default) as T;
 }
 
@@ -121,6 +158,12 @@ export function readSettings(get: Getter, ctx: PathContext = {}): Settings {
     pythonPath: resolvePath(read("pythonPath"), ctx),
     model: resolvePath(read("model"), ctx),
     device: read("device"),
+    backend: read("backend"),
+    endpoint: read<string>("endpoint").trim(),
+    remoteModel: read<string>("remoteModel").trim(),
+    tokenizer: resolvePath(read("tokenizer"), ctx),
+    caBundle: resolvePath(read("caBundle"), ctx),
+    allowInsecure: read("allowInsecure"),
     maxNewTokens: read("maxNewTokens"),
     temperature: read("temperature"),
     contextBudget: read("contextBudget"),
@@ -144,6 +187,13 @@ export function initializationOptions(s: Settings): InitializationOptions {
   return {
     ...(s.model ? { model: s.model } : {}),
     device: s.device,
+    // Always sent, "" included (the server takes "" for unset): a cleared setting must reach it.
+    backend: s.backend,
+    endpoint: s.endpoint,
+    remoteModel: s.remoteModel,
+    tokenizer: s.tokenizer,
+    caBundle: s.caBundle,
+    allowInsecure: s.allowInsecure,
     maxNewTokens: s.maxNewTokens,
     temperature: s.temperature,
     contextBudget: s.contextBudget,

@@ -7,7 +7,8 @@ export type ClientState = "starting" | "running" | "stopped" | "failed";
 export interface StatusParams {
   state: ServerState;
   model: string | null;
-  provider: string | null;
+  provider: string | null; // an onnxruntime execution provider, or "openai" for a remote server
+  endpoint?: string; // with the openai backend: the server's base URL
   message?: string;
   tokensPerSecond?: number;
 }
@@ -21,10 +22,24 @@ export interface StatusView {
 
 export const SHOW_LOGS = "magicoder.showLogs";
 
-/** "CPUExecutionProvider" → "CPU", "CUDAExecutionProvider" → "CUDA". */
+/** "CPUExecutionProvider" → "CPU", "CUDAExecutionProvider" → "CUDA", "openai" (a remote server) → "remote". */
 export function providerLabel(provider: string | null | undefined): string | undefined {
   if (!provider) return undefined;
+  if (provider === "openai") return "remote";
   return provider.replace(/ExecutionProvider$/, "") || provider;
+}
+
+/** An endpoint as shown: without a user name and password, should the URL carry them. */
+export function endpointLabel(endpoint: string): string {
+  try {
+    const url = new URL(endpoint);
+    if (!url.username && !url.password) return endpoint;
+    url.username = "";
+    url.password = "";
+    return url.href;
+  } catch {
+    return endpoint;
+  }
 }
 
 export function formatRate(tokensPerSecond: number): string {
@@ -63,6 +78,7 @@ export class StatusModel {
     const lines = [`Magicoder: ${this.describe()}`];
     if (s?.model) lines.push(`Model: ${s.model}`);
     if (provider) lines.push(`Runs on: ${provider}`);
+    if (typeof s?.endpoint === "string" && s.endpoint) lines.push(`Endpoint: ${endpointLabel(s.endpoint)}`);
     if (this.lastRate !== undefined) lines.push(`Last answer: ${formatRate(this.lastRate)}`);
     lines.push(`Inline completions: ${this.inlineEnabled ? "on" : "off"}`);
     const message = s?.message ?? this.clientMessage;

@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { contributes } from "../package.json";
+import { capabilities, contributes } from "../package.json";
 import {
+  Backend,
+  ConfigReader,
   DEFAULTS,
   Device,
   LogLevel,
@@ -11,11 +13,13 @@ import {
   initializationOptions,
   launchOf,
   changedOptions,
+  getterOf,
   readSettings,
   resolvePath,
   restartNeeded,
   schemaOf,
   serverLogLevel,
+  USER_ONLY,
 } from "../src/settings";
 import example from "./settings.example.json";
 
@@ -65,6 +69,7 @@ test("minimums, maximums and choices are package.json's", () => {
     if (choices) assert.equal(readAs(key, "none of them"), fallback, key);
   }
   assert.deepEqual(schemaOf("device").enum, ["auto", "cpu", "cuda"] satisfies Device[]);
+  assert.deepEqual(schemaOf("backend").enum, ["local", "openai"] satisfies Backend[]);
   assert.deepEqual(schemaOf("logLevel").enum, ["debug", "info", "warning", "error"] satisfies LogLevel[]);
 });
 
@@ -95,6 +100,74 @@ test("no model and no threads: the keys are left out (the server falls back)", (
   const options = initializationOptions(DEFAULTS);
   assert.equal("model" in options, false);
   assert.equal("threads" in options, false);
+});
+
+test("the remote backend's settings: package.json's defaults, always sent (\"\" is unset to the server)", () => {
+  const remote = { backend: "local", endpoint: "", remoteModel: "", tokenizer: "", caBundle: "", allowInsecure: false };
+  for (const [key, value] of Object.entries(remote)) {
+    assert.equal(schemaOf(key).default, value, key);
+    assert.equal(valueAt(DEFAULTS, key), value, key);
+  }
+  const options = initializationOptions(DEFAULTS) as unknown as Record<string, unknown>;
+  for (const [key, value] of Object.entries(remote)) assert.equal(options[key], value, key);
+  const s = readSettings(from({ tokenizer: "~/tok", caBundle: "${workspaceFolder}/ca.pem", endpoint: " http://a:8000/v1 " }), ctx);
+  assert.equal(s.tokenizer, "/home/me/tok");
+  assert.equal(s.caBundle, "/ws/ca.pem");
+  assert.equal(s.endpoint, "http://a:8000/v1");
+});
+
+/** VS Code's configuration with values per level: folder over workspace over user, as config.get merges them. */
+function layered(levels: { user?: Record<string, unknown>; workspace?: Record<string, unknown>; folder?: Record<string, unknown> }) {
+  const reads: string[] = [];
+  const config: ConfigReader = {
+    get: (key) => {
+      reads.push(`get ${key}`);
+      return levels.folder?.[key] ?? levels.workspace?.[key] ?? levels.user?.[key];
+    },
+    inspect: (key) => {
+      reads.push(`inspect ${key}`);
+      return { globalValue: levels.user?.[key], workspaceValue: levels.workspace?.[key], workspaceFolderValue: levels.folder?.[key] };
+    },
+  };
+  return { get: getterOf(config), reads };
+}
+
+test("backend, endpoint, allowInsecure and caBundle: workspace and folder values are ignored, user values used", () => {
+  assert.deepEqual([...USER_ONLY].sort(), ["allowInsecure", "backend", "caBundle", "endpoint"]);
+  const evil = { backend: "openai", endpoint: "http://evil.example:8000/v1", allowInsecure: true, caBundle: "/tmp/evil.pem" };
+  for (const levels of [{ workspace: evil }, { folder: evil }, { workspace: evil, folder: evil }]) {
+    const { get, reads } = layered(levels);
+    const s = readSettings(get, ctx);
+    assert.deepEqual([s.backend, s.endpoint, s.allowInsecure, s.caBundle], ["local", "", false, ""]);
+    for (const key of USER_ONLY) assert.equal(reads.includes(`get ${key}`), false, `${key} read with config.get`);
+  }
+  const user = { backend: "openai", endpoint: "https://gpu-box:8000/v1", allowInsecure: false, caBundle: "~/ca.pem" };
+  const s = readSettings(layered({ user, workspace: evil, folder: evil }).get, ctx);
+  assert.deepEqual([s.backend, s.endpoint, s.allowInsecure, s.caBundle], ["openai", "https://gpu-box:8000/v1", false, "/home/me/ca.pem"]);
+  const options = initializationOptions(s);
+  assert.equal(options.endpoint, "https://gpu-box:8000/v1");
+  assert.equal(options.allowInsecure, false);
+  // A user-level value of the wrong type is its default, not the workspace's.
+  assert.equal(readSettings(layered({ user: { backend: "gpu" }, workspace: { backend: "openai" } }).get).backend, "local");
+});
+
+test("remoteModel, tokenizer and the other settings: the workspace's value wins, as VS Code merges them", () => {
+  const { get } = layered({
+    user: { remoteModel: "a", tokenizer: "/user/tok", maxNewTokens: 100 },
+    workspace: { remoteModel: "b", tokenizer: "/ws/tok", maxNewTokens: 200 },
+  });
+  const s = readSettings(get, ctx);
+  assert.deepEqual([s.remoteModel, s.tokenizer, s.maxNewTokens], ["b", "/ws/tok", 200]);
+});
+
+test("the security settings are machine-scoped and restricted in untrusted workspaces", () => {
+  const properties = contributes.configuration.properties as Record<string, { scope?: string }>;
+  for (const key of USER_ONLY) assert.equal(properties[`${SECTION}.${key}`].scope, "machine", key);
+  for (const key of ["remoteModel", "tokenizer"]) assert.equal(properties[`${SECTION}.${key}`].scope, "machine-overridable", key);
+  const restricted = capabilities.untrustedWorkspaces.restrictedConfigurations;
+  assert.equal(capabilities.untrustedWorkspaces.supported, "limited");
+  for (const key of [...USER_ONLY, "pythonPath", "model", "tokenizer"]) assert.ok(restricted.includes(`${SECTION}.${key}`), key);
+  assert.ok(contributes.commands.some((c) => c.command === "magicoder.setApiKey" && c.title === "Set API Key" && c.category === "Magicoder"));
 });
 
 test("values of the wrong type or out of range fall back to the defaults", () => {
@@ -135,6 +208,12 @@ test("only a new interpreter restarts the server; other changes are sent to it",
   assert.equal(restartNeeded(base, withSettings({ pythonPath: "/py" })), true);
   for (const wanted of [
     withSettings({ model: "/m" }),
+    withSettings({ backend: "openai" }),
+    withSettings({ endpoint: "http://a:8000/v1" }),
+    withSettings({ remoteModel: "m" }),
+    withSettings({ tokenizer: "/t" }),
+    withSettings({ caBundle: "/ca.pem" }),
+    withSettings({ allowInsecure: true }),
     withSettings({ device: "cuda" }),
     withSettings({ temperature: 0.5 }),
     withSettings({ threads: 2 }),

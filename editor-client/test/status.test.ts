@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { formatRate, providerLabel, SHOW_LOGS, StatusModel } from "../src/status";
+import { endpointLabel, formatRate, providerLabel, SHOW_LOGS, StatusModel } from "../src/status";
 
 const ready = { state: "ready", model: "magicoder-tiny", provider: "CPUExecutionProvider" };
 
@@ -73,4 +73,19 @@ test("a stopped client forgets the server's state", () => {
   s.update(ready);
   s.setClient("stopped", "The server stopped: see the logs.");
   assert.equal(s.view().text, "$(error) Magicoder");
+});
+
+test("a remote server: `remote` in the status bar, its endpoint in the tooltip", () => {
+  assert.equal(providerLabel("openai"), "remote");
+  const s = new StatusModel();
+  s.setClient("running");
+  s.update({ state: "ready", model: "Magicoder-S-DS-6.7B", provider: "openai", endpoint: "https://gpu-box:8000/v1" });
+  const view = s.view();
+  assert.equal(view.text, "$(sparkle) Magicoder remote");
+  assert.match(view.tooltip, /Runs on: remote/);
+  assert.match(view.tooltip, /^Endpoint: https:\/\/gpu-box:8000\/v1$/m);
+  s.update(ready);
+  assert.doesNotMatch(s.view().tooltip, /Endpoint:/);
+  assert.equal(endpointLabel("https://me:pw@gpu-box:8000/v1"), "https://gpu-box:8000/v1");
+  assert.equal(endpointLabel("not a url"), "not a url");
 });

@@ -1,21 +1,29 @@
 """The engine's interface: what the server holds an engine as, what it hands one and what it gets back.
 
 No onnxruntime here: the model host, the handlers and stand-in engines import this module only.
-An engine (the ONNX one, engine.Engine, or a stand-in such as fake_engine.FakeEngine) subclasses
-InferenceEngine, implements ``stream``, ``count_tokens`` and ``token_starts``, and inherits ``complete``.
+An engine (the ONNX one, engine.Engine, the remote one, remote.RemoteEngine, or a stand-in such as
+fake_engine.FakeEngine) subclasses InferenceEngine, implements ``stream``, ``count_tokens`` and
+``token_starts``, and inherits ``complete``. An engine whose generations are network streams
+(AsyncStreaming) also implements ``connect`` and ``astream``: the server then runs its generations on
+its event loop, with no thread per request.
 """
 
 from __future__ import annotations
 
 import threading
 from abc import abstractmethod
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, TypedDict, runtime_checkable
 
 from .gate import GateStatus
-from .manifest import Manifest
+from .manifest import Manifest, PromptFormat
 from .sampling import GREEDY, Sampling
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from .endpoint import ApiKeys
 
 FINISH_EOS = "eos"
 FINISH_STOP = "stop"
@@ -81,16 +89,50 @@ class GenerationResult:
         return steps / self.decode_s if steps > 0 and self.decode_s > 0 else 0.0
 
 
+class RunOptions(TypedDict, total=False):
+    """How a generation runs, besides its prompt, length and stop strings (all optional)."""
+
+    cancel: CancelToken | None  # stops the generation within one decode step
+    reuse_prefix: bool  # reuse the KV cache of what the last prompt shares with this one (default True)
+    sampling: Sampling  # default: greedy
+    patient: bool  # a busy server's Retry-After is waited for once (Ask); False: fail at once (inline)
+
+
+class StreamOptions(RunOptions, total=False):
+    result: GenerationResult | None  # filled as the generation goes (counts, timings, finish reason)
+
+
+def run_options(options: StreamOptions) -> tuple[CancelToken | None, GenerationResult, bool, Sampling]:
+    """``options`` with their defaults: (cancel, result, reuse_prefix, sampling)."""
+    result = options.get("result")
+    return (
+        options.get("cancel"),
+        result if result is not None else GenerationResult(),
+        options.get("reuse_prefix", True),
+        options.get("sampling", GREEDY),
+    )
+
+
 @runtime_checkable
 class InferenceEngine(Protocol):
     """A loaded model that generates text, one generation at a time."""
 
-    manifest: Manifest  # the model folder's contract: context length, prompt template, FIM strings
     gate: GateStatus | None  # the folder's parity check (None: no folder, nothing to tell)
 
     @property
+    @abstractmethod
     def name(self) -> str:
-        return self.manifest.name
+        """The model's name, for the status bar and the log."""
+
+    @property
+    @abstractmethod
+    def prompt_format(self) -> PromptFormat:
+        """How prompts are written for the model: the instruction template and the FIM strings."""
+
+    @property
+    @abstractmethod
+    def context_length(self) -> int:
+        """Most tokens of a prompt and its answer together."""
 
     @property
     @abstractmethod
@@ -112,32 +154,65 @@ class InferenceEngine(Protocol):
 
     @abstractmethod
     def stream(
-        self,
-        prompt: str,
-        max_new_tokens: int,
-        stop_strings: Sequence[str] = (),
-        cancel: CancelToken | None = None,
-        result: GenerationResult | None = None,
-        reuse_prefix: bool = True,
-        sampling: Sampling = GREEDY,
+        self, prompt: str, max_new_tokens: int, stop_strings: Sequence[str] = (), **options: Unpack[StreamOptions]
     ) -> Iterator[str]:
-        """Generate from a prompt string; yields text pieces and fills ``result``.
+        """Generate from a prompt string; yields text pieces and fills ``options["result"]``.
 
         A second caller waits for the first generation to finish or be cancelled; ``cancel`` stops
         it within one decode step; ``reuse_prefix`` reuses what the last prompt shares with this one.
         """
 
     def complete(
-        self,
-        prompt: str,
-        max_new_tokens: int,
-        stop_strings: Sequence[str] = (),
-        cancel: CancelToken | None = None,
-        reuse_prefix: bool = True,
-        sampling: Sampling = GREEDY,
+        self, prompt: str, max_new_tokens: int, stop_strings: Sequence[str] = (), **options: Unpack[RunOptions]
     ) -> GenerationResult:
         """``stream`` to the end: the whole answer at once."""
         result = GenerationResult()
-        for _ in self.stream(prompt, max_new_tokens, stop_strings, cancel, result, reuse_prefix, sampling):
+        for _ in self.stream(prompt, max_new_tokens, stop_strings, result=result, **options):
             pass
         return result
+
+
+class ManifestEngine(InferenceEngine):
+    """An engine described by a model folder's manifest (or one made up like it)."""
+
+    manifest: Manifest  # the model folder's contract: context length, prompt template, FIM strings
+
+    @property
+    def name(self) -> str:
+        return self.manifest.name
+
+    @property
+    def prompt_format(self) -> PromptFormat:
+        return self.manifest.prompt
+
+    @property
+    def context_length(self) -> int:
+        return self.manifest.dims.context_length
+
+
+@dataclass
+class Connection:
+    """What an AsyncStreaming engine's connect() found: warnings to show once, and an error that keeps the status
+    red while every request tries again (a server that comes back is used at once)."""
+
+    warnings: list[str]
+    error: str | None = None
+
+
+@runtime_checkable
+class AsyncStreaming(Protocol):
+    """An engine whose generations are network streams, run on the server's event loop."""
+
+    async def connect(self, keys: ApiKeys) -> Connection:
+        """Check the server once after loading, with the editor's API keys (kept: they may change)."""
+        ...
+
+    def astream(
+        self, prompt: str, max_new_tokens: int, stop_strings: Sequence[str] = (), **options: Unpack[StreamOptions]
+    ) -> AsyncIterator[str]:
+        """``stream`` as an async iterator; closing it (or cancelling its task) closes the stream at once."""
+        ...
+
+    async def aclose(self) -> None:
+        """Close the connections."""
+        ...

@@ -7,15 +7,18 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import gate as gate_mod
 from . import manifest as manifest_mod
-from .api import BUILD_HINT, CancelToken, EngineError, GenerationResult, InferenceEngine, ModelNotFoundError
+from .api import BUILD_HINT, EngineError, ManifestEngine, ModelNotFoundError, StreamOptions
 from .generate import generate
 from .prefix import PrefixCache
-from .sampling import GREEDY, Sampling
 from .session import DecoderSession
 from .tokenizer import TextTokenizer
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +44,7 @@ class FifoLock:
             self._cond.notify_all()
 
 
-class Engine(InferenceEngine):
+class Engine(ManifestEngine):
     """A model folder on onnxruntime, with one KV cache reused across requests."""
 
     def __init__(self, folder: Path, threads: int | None = None, device: str = "auto"):
@@ -96,14 +99,7 @@ class Engine(InferenceEngine):
         return self.tokenizer.starts(text)
 
     def stream(
-        self,
-        prompt: str,
-        max_new_tokens: int,
-        stop_strings: Sequence[str] = (),
-        cancel: CancelToken | None = None,
-        result: GenerationResult | None = None,
-        reuse_prefix: bool = True,
-        sampling: Sampling = GREEDY,
+        self, prompt: str, max_new_tokens: int, stop_strings: Sequence[str] = (), **options: Unpack[StreamOptions]
     ) -> Iterator[str]:
         """Generate from a prompt string (BOS added per the manifest); yields text pieces.
 
@@ -122,8 +118,5 @@ class Engine(InferenceEngine):
                 budget,
                 stop_ids=self.manifest.special_tokens.stop_ids(),
                 stop_strings=stop_strings,
-                cancel=cancel,
-                result=result,
-                reuse_prefix=reuse_prefix,
-                sampling=sampling,
+                **options,
             )

@@ -4,39 +4,27 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import onnxruntime as ort
 
-from .api import FINISH_CANCELLED, FINISH_EOS, FINISH_LENGTH, FINISH_STOP, CancelToken, GenerationResult
+from .api import (
+    FINISH_CANCELLED,
+    FINISH_EOS,
+    FINISH_LENGTH,
+    FINISH_STOP,
+    CancelToken,
+    StreamOptions,
+    run_options,
+)
 from .prefix import PrefixCache
-from .sampling import GREEDY, Sampler, Sampling
+from .sampling import Sampler
+from .stops import StopText
 from .tokenizer import IncrementalDecoder, TextTokenizer
 
-
-class StopMatcher:
-    """Cuts the text at the first stop string, matched across token boundaries.
-
-    While streaming, text that could still become the start of a stop string is held back.
-    """
-
-    def __init__(self, stop_strings: Sequence[str]):
-        self.stops = [s for s in stop_strings if s]
-
-    def find(self, text: str) -> int:
-        """Index of the earliest stop string in text, or -1."""
-        hits = [i for i in (text.find(s) for s in self.stops) if i >= 0]
-        return min(hits) if hits else -1
-
-    def safe_length(self, text: str) -> int:
-        """How much of text can be emitted now: all but a suffix that prefixes a stop string."""
-        hold = 0
-        for stop in self.stops:
-            for n in range(min(len(stop) - 1, len(text)), 0, -1):
-                if text.endswith(stop[:n]):
-                    hold = max(hold, n)
-                    break
-        return len(text) - hold
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 
 class TextStream:
@@ -44,30 +32,21 @@ class TextStream:
 
     def __init__(self, tokenizer: TextTokenizer, stop_strings: Sequence[str]):
         self.decoder = IncrementalDecoder(tokenizer)
-        self.stops = StopMatcher(stop_strings)
-        self.text = ""
-        self.emitted = 0
-        self.stopped = False
+        self.cut = StopText(stop_strings)
+
+    @property
+    def stopped(self) -> bool:
+        return self.cut.stopped
+
+    @property
+    def text(self) -> str:
+        return self.cut.text
 
     def push(self, token: int) -> str:
-        self.text += self.decoder.push(token)
-        cut = self.stops.find(self.text)
-        if cut >= 0:
-            self.text, self.stopped = self.text[:cut], True
-        safe = len(self.text) if self.stopped else self.stops.safe_length(self.text)
-        return self._emit(safe)
+        return self.cut.push(self.decoder.push(token))
 
     def finish(self) -> str:
-        if not self.stopped:
-            self.text += self.decoder.flush()
-            cut = self.stops.find(self.text)
-            self.text = self.text[:cut] if cut >= 0 else self.text
-        return self._emit(len(self.text))
-
-    def _emit(self, upto: int) -> str:
-        piece = self.text[self.emitted : upto] if upto > self.emitted else ""
-        self.emitted = max(self.emitted, upto)
-        return piece
+        return self.cut.finish("" if self.cut.stopped else self.decoder.flush())
 
 
 class RunControl:
@@ -106,13 +85,10 @@ def generate(
     max_new_tokens: int,
     stop_ids: Sequence[int] = (),
     stop_strings: Sequence[str] = (),
-    cancel: CancelToken | None = None,
-    result: GenerationResult | None = None,
-    reuse_prefix: bool = True,
-    sampling: Sampling = GREEDY,
+    **options: Unpack[StreamOptions],
 ) -> Iterator[str]:
-    """Generate; yields text pieces as they become final, fills ``result``."""
-    result = result if result is not None else GenerationResult()
+    """Generate; yields text pieces as they become final, fills ``options["result"]``."""
+    cancel, result, reuse_prefix, sampling = run_options(options)
     result.prompt_tokens = len(prompt_ids)
     run = RunControl(cancel)
     if run.cancelled:  # cancelled while it waited for its turn

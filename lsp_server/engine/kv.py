@@ -56,8 +56,9 @@ class SharedKv:
     def truncate(self, length: int) -> None:
         self.length = length  # later positions are overwritten by the next forward pass
 
-    def copy_prefix_from(self, other: "SharedKv", length: int) -> None:
+    def copy_prefix_from(self, other: KvState, length: int) -> None:
         """Carry the first ``length`` positions over from a smaller buffer (growth only)."""
+        assert isinstance(other, SharedKv), "a session makes caches of one layout only"
         for i, value in enumerate(self.values):
             if self.device == "cpu":
                 self.arrays[i][:, :, :length, :] = other.arrays[i][:, :, :length, :]
@@ -70,7 +71,7 @@ class SharedKv:
         """One IOBinding for the buffer's life: the KV tensors are bound once, not every step."""
         if self._binding is None:
             self._binding = session.io_binding()
-            for (past, present), value in zip(self.names, self.values):
+            for (past, present), value in zip(self.names, self.values, strict=False):
                 self._binding.bind_ortvalue_input(past, value)
                 self._binding.bind_ortvalue_output(present, value)
         return self._binding
@@ -107,14 +108,15 @@ class ConcatKv:
             ]
         self.length = length
 
-    def copy_prefix_from(self, other: "ConcatKv", length: int) -> None:
+    def copy_prefix_from(self, other: KvState, length: int) -> None:
+        assert isinstance(other, ConcatKv), "a session makes caches of one layout only"
         self.values = other.values
         self.length = other.length
         self.truncate(length)
 
     def binding(self, session: ort.InferenceSession) -> ort.IOBinding:
         binding = session.io_binding()
-        for (past, present), value in zip(self.names, self.values):
+        for (past, present), value in zip(self.names, self.values, strict=False):
             binding.bind_ortvalue_input(past, value)
             binding.bind_output(present, self.device)  # stays on the device for the next step
         return binding

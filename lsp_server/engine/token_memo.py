@@ -106,7 +106,7 @@ class LineEncoder:
                     current[line] = old[line]
                 else:
                     missing.append(line)
-        for line, encoding in zip(missing, self._tok.encode_batch(missing, add_special_tokens=False)):
+        for line, encoding in zip(missing, self._tok.encode_batch(missing, add_special_tokens=False), strict=False):
             current[line] = _encoded(encoding)
         if len(current) > self.entries:
             self._old, self._current = current, {}
@@ -118,7 +118,7 @@ class LineEncoder:
             known = self._lookup(lines)
         if not lines:
             return [], []
-        id_lists, start_lists = zip(*map(known.__getitem__, lines))
+        id_lists, start_lists = zip(*map(known.__getitem__, lines), strict=False)
         ids = list(chain.from_iterable(id_lists))
         return ids, LineStarts(lines, id_lists, start_lists, len(ids))
 
@@ -127,7 +127,9 @@ class LineStarts(Sequence[int]):
     """A text's token starts, read off its lines' (no list of thousands of offsets built per text:
     prompt building looks up a few of them)."""
 
-    def __init__(self, lines: list[str], id_lists: Sequence[list[int]], start_lists: Sequence[Sequence[int]], total: int):
+    def __init__(
+        self, lines: list[str], id_lists: Sequence[list[int]], start_lists: Sequence[Sequence[int]], total: int
+    ):
         self._total = total
         self._line_at = list(accumulate(map(len, lines), initial=0))  # [lines + 1]: where each line starts
         self._first_token = list(accumulate(map(len, id_lists), initial=0))  # [lines + 1]: its first token

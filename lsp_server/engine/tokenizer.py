@@ -69,7 +69,9 @@ class TextTokenizer:
         ids = list(self._post) if add_bos else []
         for i, piece in enumerate(self._added.split(text)):
             if i % 2:  # an added token
-                ids.append(self._tok.token_to_id(piece))
+                token_id = self._tok.token_to_id(piece)
+                assert token_id is not None  # the splitter matches the contents of added tokens only
+                ids.append(token_id)
             elif piece:
                 ids.extend(self._fragment(piece)[0])
         return ids

@@ -9,6 +9,8 @@ Each carries the command ``magicoder.ask`` with one argument {uri, version, rang
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from lsprotocol import types
 from lsprotocol.converters import get_converter
 
@@ -49,7 +51,9 @@ def _line_range(doc: Document, first: int, last: int, encoding: str) -> types.Ra
     return types.Range(types.Position(first, 0), types.Position(last, doc.text.line_end_column(last, encoding)))
 
 
-def _fix_actions(host: Host, doc: Document, start: int, end: int, diagnostics: list[types.Diagnostic]) -> list[types.CodeAction]:
+def _fix_actions(
+    host: Host, doc: Document, start: int, end: int, diagnostics: list[types.Diagnostic]
+) -> list[types.CodeAction]:
     actions = []
     for diagnostic in diagnostics[:MAX_FIX_ACTIONS]:
         first = min(start, diagnostic.range.start.line)
@@ -76,8 +80,8 @@ def _kind(kind: object) -> str:
     return str(getattr(kind, "value", kind))  # str() of a CodeActionKind member is its name
 
 
-def _wanted(action: types.CodeAction, only: list[str] | None) -> bool:
-    """context.only: the kinds the client asks for, each covering its sub-kinds ("refactor" covers "refactor.rewrite")."""
+def _wanted(action: types.CodeAction, only: Sequence[types.CodeActionKind | str] | None) -> bool:
+    """context.only: the kinds the client asks for, each with its sub-kinds ("refactor" covers "refactor.rewrite")."""
     kind = _kind(action.kind)
     return not only or any(kind == want or kind.startswith(f"{want}.") for want in map(_kind, only))
 

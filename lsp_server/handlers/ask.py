@@ -25,7 +25,19 @@ from ..errors import InvalidParams, RequestCancelled, RequestFailed
 from ..magicoder import INSTRUCTION_HEADER
 from ..model_host import describe
 from ..prompts import MAX_CHARS_PER_TOKEN
-from ..tasks import ASK, DOCSTRING, EXPLAIN, FIX, TASKS, TESTS, TITLE, docstring_request, explain_request, one_line, unit_tests_request
+from ..tasks import (
+    ASK,
+    DOCSTRING,
+    EXPLAIN,
+    FIX,
+    TASKS,
+    TESTS,
+    TITLE,
+    docstring_request,
+    explain_request,
+    one_line,
+    unit_tests_request,
+)
 from ..testfiles import path_for_tests
 from ..text import DocumentText
 from .actions import ASK_COMMAND
@@ -61,7 +73,9 @@ def parse_argument(args: object) -> AskRequest:
             raise ValueError("instruction must be a string")
     except Exception as exc:  # KeyError, TypeError, ValueError or cattrs' own error groups
         raise InvalidParams(f"{ASK_COMMAND}: bad argument ({exc}); {usage}") from exc
-    return AskRequest(uri, version, selection, task, instruction.strip() if instruction and instruction.strip() else None)
+    return AskRequest(
+        uri, version, selection, task, instruction.strip() if instruction and instruction.strip() else None
+    )
 
 
 def _plan(doc: Document, start: int, end: int, request: AskRequest) -> AskPlan:
@@ -83,7 +97,11 @@ def _plan(doc: Document, start: int, end: int, request: AskRequest) -> AskPlan:
         if request.task == TESTS and doc.path is None:  # refused before generating, not after
             raise RequestFailed("writing tests needs the document saved as a file")
         module = doc.path.stem if doc.path else None
-        text = {EXPLAIN: explain_request(), DOCSTRING: docstring_request(language), TESTS: unit_tests_request(language, module)}
+        text = {
+            EXPLAIN: explain_request(),
+            DOCSTRING: docstring_request(language),
+            TESTS: unit_tests_request(language, module),
+        }
         plan = plan_selection(lines, start, end, text[request.task])
     if plan is None or not plan.code.strip():
         raise RequestFailed("the selection holds no code")
@@ -92,9 +110,12 @@ def _plan(doc: Document, start: int, end: int, request: AskRequest) -> AskPlan:
 
 def answer_budget(host: Host, engine: InferenceEngine, prompt: str) -> int:
     """How many tokens the answer may take; RequestFailed when the selection leaves no room for one."""
-    context = engine.manifest.dims.context_length
+    context = engine.context_length
     budget = min(host.settings.context_budget, context)
-    advice = f"the context budget is {budget} tokens (setting contextBudget; the model's context is {context}): select less code"
+    advice = (
+        f"the context budget is {budget} tokens (setting contextBudget; the model's context is {context}): "
+        "select less code"
+    )
     if len(prompt) > budget * MAX_CHARS_PER_TOKEN:
         raise RequestFailed(f"the selection is too long for Magicoder ({len(prompt)} characters); {advice}")
     tokens = engine.count_tokens(prompt)
@@ -108,7 +129,9 @@ def _tail(text: str, limit: int = 80) -> str:
     return line.strip()[-limit:]
 
 
-async def _generate(host: Host, engine: InferenceEngine, plan: AskPlan, prompt: str, stops: tuple[str, ...]) -> GenerationResult:
+async def _generate(
+    host: Host, engine: InferenceEngine, plan: AskPlan, prompt: str, stops: tuple[str, ...]
+) -> GenerationResult:
     max_new = answer_budget(host, engine, prompt)
     cancel = CancelToken()
     host.track_request(cancel)
@@ -118,9 +141,14 @@ async def _generate(host: Host, engine: InferenceEngine, plan: AskPlan, prompt: 
     outcome = "failed"
     try:
         result = await host.model.generate(
-            engine, prompt, max_new, stops, cancel,
+            engine,
+            prompt,
+            max_new,
+            stops,
+            cancel,
             on_text=lambda text, tokens: progress.report(_tail(text), min(99, tokens * 100 // max(1, max_new))),
             sampling=sampling,
+            patient=True,
         )
         outcome = "cancelled" if result.finish_reason == FINISH_CANCELLED else "done"
     finally:
@@ -140,12 +168,14 @@ async def execute_ask(host: Host, args: object) -> dict:
         )
     plan = _plan(doc, *selection_lines(doc, request.selection), request)
     engine = await host.model.engine()
-    template = engine.manifest.prompt.template
+    template = engine.prompt_format.template
     if request.task == EXPLAIN:
         result = await _generate(host, engine, plan, explain_prompt(plan, template, doc.language_id), EXPLAIN_STOPS)
     else:
         result = await _generate(host, engine, plan, ask_prompt(plan, template, doc.language_id), ASK_STOPS)
-    host.log_message(types.MessageType.Info, describe(f"{TITLE} ({request.task})", result, time.perf_counter() - started))
+    host.log_message(
+        types.MessageType.Info, describe(f"{TITLE} ({request.task})", result, time.perf_counter() - started)
+    )
     summary = {"task": request.task, "tokens": len(result.token_ids), "ttftMs": round(result.ttft_s * 1000, 1)}
     if request.task == EXPLAIN:
         text = result.text.strip() or "(no explanation)"
@@ -159,8 +189,10 @@ async def execute_ask(host: Host, args: object) -> dict:
     truncated = result.finish_reason == FINISH_LENGTH
     if truncated:
         summary["truncated"] = True
-        host.show_message(types.MessageType.Warning,
-                          f"Magicoder: the answer was cut at {len(result.token_ids)} tokens (setting maxNewTokens): review the edit")
+        host.show_message(
+            types.MessageType.Warning,
+            f"Magicoder: the answer was cut at {len(result.token_ids)} tokens (setting maxNewTokens): review the edit",
+        )
     preview = host.settings.preview_edits or truncated
     deliver = _deliver_tests if request.task == TESTS else _deliver_rewrite
     return {**summary, **await deliver(host, doc, plan, code, preview)}
@@ -171,7 +203,7 @@ def _refuse(host: Host, reason: str) -> dict:
     return {"applied": False, "reason": reason}
 
 
-def _live_version(host: Host, uri: str) -> int | None | str:
+def _live_version(host: Host, uri: str) -> int | str | None:
     try:
         return host.document(uri).version
     except InvalidParams:
@@ -181,7 +213,11 @@ def _live_version(host: Host, uri: str) -> int | None | str:
 async def _apply(host: Host, edit: types.WorkspaceEdit, label: str) -> dict:
     response = await host.apply_edit(edit, label)
     applied = bool(response and response.applied)
-    return {"applied": applied} if applied else {"applied": False, "reason": (response and response.failure_reason) or "the editor did not apply the edit"}
+    return (
+        {"applied": applied}
+        if applied
+        else {"applied": False, "reason": (response and response.failure_reason) or "the editor did not apply the edit"}
+    )
 
 
 async def _deliver_rewrite(host: Host, doc: Document, plan: AskPlan, code: str, preview: bool) -> dict:

@@ -10,7 +10,7 @@ import logging
 
 from lsprotocol import types
 
-from ..settings import Settings, needs_reload, parse_settings, problems_message, update_settings
+from ..settings import Settings, endpoint_problem, needs_reload, parse_settings, problems_message, update_settings
 from .host import Host
 
 log = logging.getLogger(__name__)
@@ -27,6 +27,22 @@ def _apply(host: Host, settings: Settings, problems: list[str]) -> None:
         host.show_message(types.MessageType.Warning, message)
 
 
+def _field(params: object, name: str) -> object:
+    return params.get(name) if isinstance(params, dict) else getattr(params, name, None)
+
+
+def api_key(host: Host, params: object) -> None:
+    """magicoder/apiKey {origin, key | null}: the editor's API key for an endpoint origin (a secret: never logged)."""
+    origin, key = _field(params, "origin"), _field(params, "key")
+    if not isinstance(origin, str) or endpoint_problem(origin) or not (key is None or isinstance(key, str)):
+        host.show_message(types.MessageType.Error, "Magicoder: ignored an API key without a valid endpoint origin")
+        return
+    try:
+        host.model.set_api_key(origin, key or None)
+    except ValueError as exc:  # a key with a line break or other control characters
+        host.show_message(types.MessageType.Error, f"Magicoder: ignored the API key for {origin}: {exc}")
+
+
 def initialize(host: Host, options: object) -> None:
     _apply(host, *parse_settings(options, host.model_override))
 
@@ -38,12 +54,13 @@ def start(host: Host) -> None:
 
 async def did_change_configuration(host: Host, settings: object) -> None:
     """New settings; an empty notification means "ask me" (workspace/configuration, when the client can)."""
-    if settings is None or settings == {}:
+    pushed = not (settings is None or settings == {})
+    if not pushed:
         settings = await host.configuration()
         if settings is None:
             return
     old = host.settings
-    _apply(host, *update_settings(old, settings, host.model_override))
+    _apply(host, *update_settings(old, settings, host.model_override, trusted=pushed))
     if needs_reload(old, host.settings) and host.model.loading is not None:
         log.info("model settings changed: reloading")
         host.model.start_loading(host.settings)

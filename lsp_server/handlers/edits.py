@@ -68,7 +68,9 @@ def text_edit(
             )
         )
     changes.append(
-        types.TextDocumentEdit(text_document=types.OptionalVersionedTextDocumentIdentifier(uri=uri, version=version), edits=[edit])
+        types.TextDocumentEdit(
+            text_document=types.OptionalVersionedTextDocumentIdentifier(uri=uri, version=version), edits=[edit]
+        )
     )
     annotations = (
         {ANNOTATION_ID: types.ChangeAnnotation(label=label, needs_confirmation=True, description="Magicoder's answer")}

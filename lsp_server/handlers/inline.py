@@ -22,7 +22,7 @@ from ..assist import InlineContext, inline_context, inline_prompt, inline_text
 from ..comments import comment_markers
 from ..engine.api import FINISH_CANCELLED, CancelToken, InferenceEngine
 from ..model_host import describe
-from ..prompts import MAX_CHARS_PER_TOKEN, FimTokens, TokenCounter
+from ..prompts import MAX_CHARS_PER_TOKEN, FimTokens, TokenMeasure
 from ..snippets import pick_snippets, query_text, render_snippets
 from ..text import units
 from .host import Document, Host
@@ -68,10 +68,12 @@ class InlineCompleter:
         if typing:
             await asyncio.sleep(debounce)
         if mine != self.latest:
-            return self._supersede()
+            self._supersede()
+            return None
         engine = await host.model.engine()
         if mine != self.latest:
-            return self._supersede()
+            self._supersede()
+            return None
         ctx, low = self._context(doc, offset)
         cancel = self.cancel = CancelToken()
         host.track_request(cancel)
@@ -79,7 +81,8 @@ class InlineCompleter:
         prompt = partial(self._prompt, engine, doc, ctx, low)  # tokenizing: in the generation's thread
         result = await host.model.generate(engine, prompt, host.settings.inline_max_new_tokens, stops, cancel)
         if result.finish_reason == FINISH_CANCELLED or mine != self.latest:
-            return self._supersede()
+            self._supersede()
+            return None
         skipped, self.superseded = self.superseded, 0
         line = describe("inline completion", result, time.perf_counter() - started)
         host.log_message(types.MessageType.Info, f"{line}; {skipped} superseded before it" if skipped else line)
@@ -94,19 +97,22 @@ class InlineCompleter:
 
     def _prompt(self, engine: InferenceEngine, doc: Document, ctx: InlineContext, low: int) -> str:
         settings = self.host.settings
-        m = engine.manifest.prompt
-        count = engine.count_tokens
-        header = self._snippets(doc, ctx.prefix, count) if settings.inline_snippets else ""
+        m = engine.prompt_format
+        measure = TokenMeasure.of(engine)
+        header = self._snippets(doc, ctx.prefix, measure) if settings.inline_snippets else ""
         first_line = doc.text.position_at(low)[0]
-        return inline_prompt(ctx, FimTokens(m.fim_begin, m.fim_hole, m.fim_end), count,
-                             settings.inline_context_tokens, first_line, header, engine.token_starts)
+        fim = FimTokens(m.fim_begin, m.fim_hole, m.fim_end)
+        return inline_prompt(ctx, fim, measure, settings.inline_context_tokens, first_line, header)
 
-    def _snippets(self, doc: Document, prefix: str, count: TokenCounter) -> str:
-        others = [(other.path.name if other.path else other.uri, other.text.text) for other in self.host.open_documents()
-                  if other.uri != doc.uri and other.language_id == doc.language_id]
+    def _snippets(self, doc: Document, prefix: str, measure: TokenMeasure) -> str:
+        others = [
+            (other.path.name if other.path else other.uri, other.text.text)
+            for other in self.host.open_documents()
+            if other.uri != doc.uri and other.language_id == doc.language_id
+        ]
         snippets = pick_snippets(query_text(prefix), others)
         marker = (comment_markers(doc.language_id) or ("#",))[0].strip()
-        return render_snippets(snippets, marker, count, int(self.host.settings.inline_context_tokens * SNIPPET_SHARE))
+        return render_snippets(snippets, marker, measure, int(self.host.settings.inline_context_tokens * SNIPPET_SHARE))
 
 
 def inline_items(found: Completion | None, position: types.Position) -> types.InlineCompletionList:
@@ -120,7 +126,9 @@ def completion_items(found: Completion | None, position: types.Position, encodin
     """The completion as one completion item that replaces the word before the cursor (clients filter by it)."""
     if found is None:
         return types.CompletionList(is_incomplete=True, items=[])
-    word = _WORD_BEFORE.search(found.line_prefix).group(0)
+    before = _WORD_BEFORE.search(found.line_prefix)
+    assert before is not None  # the pattern also matches the empty string at the end of any text
+    word = before.group(0)
     start = types.Position(position.line, max(0, position.character - units(word, encoding)))
     first_line = (word + found.text).split("\n", 1)[0]
     label = first_line if len(first_line) <= COMPLETION_LABEL_CHARS else first_line[: COMPLETION_LABEL_CHARS - 1] + "…"

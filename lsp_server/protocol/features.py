@@ -14,6 +14,7 @@ from ..handlers import config
 from ..handlers.actions import ASK_COMMAND, KINDS, code_actions
 from ..handlers.ask import execute_ask
 from ..handlers.inline import completion_items, inline_items
+from ..model_host import API_KEY_NOTIFICATION
 from .server import MagicoderServer
 
 log = logging.getLogger(__name__)
@@ -61,6 +62,10 @@ def register(server: MagicoderServer) -> MagicoderServer:
     async def did_change_configuration(ls: MagicoderServer, params: types.DidChangeConfigurationParams) -> None:
         await config.did_change_configuration(ls, params.settings)
 
+    @server.feature(API_KEY_NOTIFICATION)
+    def api_key(ls: MagicoderServer, params: object) -> None:
+        config.api_key(ls, params)  # the params hold a secret: never logged
+
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls: MagicoderServer, params: types.DidCloseTextDocumentParams) -> None:
         ls.closed(params.text_document.uri)
@@ -87,7 +92,9 @@ def register(server: MagicoderServer) -> MagicoderServer:
             return await execute_ask(ls, args)
 
     @server.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions())
-    async def inline_completion(ls: MagicoderServer, params: types.InlineCompletionParams) -> types.InlineCompletionList:
+    async def inline_completion(
+        ls: MagicoderServer, params: types.InlineCompletionParams
+    ) -> types.InlineCompletionList:
         with answering(ls):
             return inline_items(await ls.inline.complete(params.text_document.uri, params.position), params.position)
 

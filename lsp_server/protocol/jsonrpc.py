@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import contextvars
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import cattrs
@@ -29,11 +29,16 @@ from pygls.exceptions import JsonRpcException
 from pygls.protocol import LanguageServerProtocol, lsp_method
 from pygls.protocol.json_rpc import RPCNotification, RPCRequest
 
+if TYPE_CHECKING:
+    from .server import MagicoderServer
+
 log = logging.getLogger(__name__)
 
 INVALID_REQUEST, INVALID_PARAMS, PARSE_ERROR, NOT_INITIALIZED = -32600, -32602, -32700, -32002
 # The client's workDoneToken of the workspace/executeCommand being handled, if it sent one.
-WORK_DONE_TOKEN: contextvars.ContextVar[types.ProgressToken | None] = contextvars.ContextVar("work_done_token", default=None)
+WORK_DONE_TOKEN: contextvars.ContextVar[types.ProgressToken | None] = contextvars.ContextVar(
+    "work_done_token", default=None
+)
 _IN_NOTIFICATION: contextvars.ContextVar[bool] = contextvars.ContextVar("in_notification", default=False)
 
 
@@ -60,7 +65,9 @@ def _details(exc: BaseException) -> str:
 
 
 class MagicoderProtocol(LanguageServerProtocol):
-    def __init__(self, server: Any, converter: Any):
+    _server: MagicoderServer  # the protocol_cls of MagicoderServer only
+
+    def __init__(self, server: MagicoderServer, converter: Any):
         super().__init__(server, converter)
         self.initialize_received = False
 
@@ -71,7 +78,13 @@ class MagicoderProtocol(LanguageServerProtocol):
         if "id" in data and not _valid_id(data["id"]):  # pygls would take it, then fail to answer it
             method = data.get("method") if isinstance(data.get("method"), str) else None
             kind = "request" if "method" in data else "response"
-            return BadMessage(None, method, kind, INVALID_REQUEST, f"invalid request: the id must be a string or an integer, not {data['id']!r:.40}")
+            return BadMessage(
+                None,
+                method,
+                kind,
+                INVALID_REQUEST,
+                f"invalid request: the id must be a string or an integer, not {data['id']!r:.40}",
+            )
         try:
             return super().structure_message(data)
         except JsonRpcException as exc:
@@ -84,11 +97,15 @@ class MagicoderProtocol(LanguageServerProtocol):
         msg_id = msg_id if _valid_id(msg_id) else None
         if "method" in data and "id" in data:
             if msg_id is not None and method is not None:
-                return BadMessage(msg_id, method, "request", INVALID_PARAMS, f"invalid params for {method}: {_details(exc)}")
+                return BadMessage(
+                    msg_id, method, "request", INVALID_PARAMS, f"invalid params for {method}: {_details(exc)}"
+                )
             return BadMessage(msg_id, method, "request", INVALID_REQUEST, f"invalid request: {_details(exc)}")
         if "id" in data:
             return BadMessage(msg_id, None, "response", INVALID_PARAMS, _details(exc))
-        return BadMessage(None, method, "notification", INVALID_PARAMS, f"invalid notification {method!r}: {_details(exc)}")
+        return BadMessage(
+            None, method, "notification", INVALID_PARAMS, f"invalid notification {method!r}: {_details(exc)}"
+        )
 
     # -- dispatching -----------------------------------------------------------------------
     def send_error(self, msg_id: int | str | None, code: int, message: str) -> None:

@@ -48,7 +48,9 @@ class _Progress:
         self.server, self.token = server, token
 
     def report(self, message: str | None = None, percentage: int | None = None) -> None:
-        self.server.work_done_progress.report(self.token, types.WorkDoneProgressReport(message=message, percentage=percentage))
+        self.server.work_done_progress.report(
+            self.token, types.WorkDoneProgressReport(message=message, percentage=percentage)
+        )
 
     def end(self, message: str | None = None) -> None:
         self.server.work_done_progress.end(self.token, types.WorkDoneProgressEnd(message=message))
@@ -57,6 +59,8 @@ class _Progress:
 
 
 class MagicoderServer(LanguageServer):
+    protocol: MagicoderProtocol  # made with protocol_cls=MagicoderProtocol below
+
     def __init__(self, model_override: str | None = None, engine_factory: EngineFactory = real_engine):
         super().__init__("magicoder-lsp", __version__, protocol_cls=MagicoderProtocol)
         self.model_override = model_override
@@ -188,8 +192,15 @@ class MagicoderServer(LanguageServer):
         self._stop_event = threading.Event()
         self.protocol.set_writer(StdoutWriter(stdout))
         try:
-            asyncio.run(run_async(stop_event=self._stop_event, reader=PipeReader(stdin), protocol=self.protocol,
-                                  logger=log, error_handler=self.report_server_error))
+            asyncio.run(
+                run_async(
+                    stop_event=self._stop_event,
+                    reader=PipeReader(stdin),
+                    protocol=self.protocol,
+                    logger=log,
+                    error_handler=self.report_server_error,
+                )
+            )
         except BrokenPipeError:
             log.error("Connection to the client is lost! Shutting down the server.")
         except (KeyboardInterrupt, SystemExit):

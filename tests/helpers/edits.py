@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from lsprotocol import types
 
 AnyTextEdit = types.TextEdit | types.AnnotatedTextEdit
+DocumentChange = types.TextDocumentEdit | types.CreateFile | types.RenameFile | types.DeleteFile
 
 
 def edits_of(edit: types.WorkspaceEdit) -> dict[str, list[AnyTextEdit]]:
@@ -29,3 +30,21 @@ def single_edit(edits: Sequence[types.WorkspaceEdit], uri: str) -> AnyTextEdit:
     (edit,) = edits
     (text_edit,) = edits_of(edit)[uri]
     return text_edit
+
+
+def document_changes(edit: types.WorkspaceEdit) -> Sequence[DocumentChange]:
+    """The edit's documentChanges: what the server sends a client that supports them (VS Code)."""
+    assert edit.document_changes is not None, edit
+    return edit.document_changes
+
+
+def plain_changes(edit: types.WorkspaceEdit) -> Mapping[str, Sequence[types.TextEdit]]:
+    """The edit's plain changes map: what the server sends a client without documentChanges (Neovim)."""
+    assert edit.document_changes is None and edit.changes is not None, edit
+    return edit.changes
+
+
+def text_document_edit(change: DocumentChange) -> types.TextDocumentEdit:
+    """A document change that edits a document's text (not a file operation)."""
+    assert isinstance(change, types.TextDocumentEdit), change
+    return change

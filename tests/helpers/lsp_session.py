@@ -4,6 +4,7 @@ engine, and the requests the tests send."""
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 
 import pytest_lsp
 from lsprotocol import types
@@ -49,20 +50,48 @@ def make_client() -> RecordingClient:
     return client
 
 
+Progress = types.WorkDoneProgressBegin | types.WorkDoneProgressReport | types.WorkDoneProgressEnd
+
+
+def progress_reports(client: LanguageClient) -> dict[types.ProgressToken, list[Progress]]:
+    """The $/progress values the client received, by token.
+
+    pytest-lsp records each notification's value, structured as a begin, report or end, though it annotates
+    ``progress_reports`` as holding the ProgressParams.
+    """
+    reports: dict[types.ProgressToken, list[Progress]] = {}
+    for token, values in client.progress_reports.items():
+        received: list[object] = list(values)
+        typed = [v for v in received if isinstance(v, Progress)]
+        assert len(typed) == len(received), received
+        reports[token] = typed
+    return reports
+
+
+def progress_title(reports: Sequence[Progress]) -> str:
+    """A progress's title, from its begin report ("" before it began)."""
+    first = reports[0] if reports else None
+    return first.title if isinstance(first, types.WorkDoneProgressBegin) else ""
+
+
 def config(*server_args: str) -> ClientServerConfig:
     return ClientServerConfig(server_command=[*SERVER, *server_args], client_factory=make_client)
 
 
-async def start(client: RecordingClient, name: str = VSCODE, options: object = None,
-                wait_for_model: bool = True) -> None:
+async def start(
+    client: RecordingClient, name: str = VSCODE, options: object = None, wait_for_model: bool = True
+) -> None:
     """initialize + initialized; then (bounded) wait until the model is ready or failed."""
     client.client_name = name
     await client.initialize_session(
         types.InitializeParams(capabilities=capabilities(name), initialization_options=options)
     )
     if wait_for_model:
-        await wait_until(lambda: client.statuses and client.statuses[-1]["state"] in ("ready", "error"),
-                         timeout=120, what="the model to load")
+        await wait_until(
+            lambda: client.statuses and client.statuses[-1]["state"] in ("ready", "error"),
+            timeout=120,
+            what="the model to load",
+        )
 
 
 async def finish(client: RecordingClient) -> None:
@@ -96,21 +125,31 @@ def change_doc(client: LanguageClient, uri: str, text: str, version: int) -> Non
     )
 
 
-async def code_actions(client: LanguageClient, uri: str, selection: types.Range,
-                       diagnostics: list[types.Diagnostic] | None = None, only: list[str] | None = None):
+async def code_actions(
+    client: LanguageClient,
+    uri: str,
+    selection: types.Range,
+    diagnostics: list[types.Diagnostic] | None = None,
+    only: list[str] | None = None,
+):
     context = types.CodeActionContext(diagnostics=diagnostics or [], only=only)
     return await client.text_document_code_action_async(
         types.CodeActionParams(types.TextDocumentIdentifier(uri), selection, context)
     )
 
 
-async def run_action(client: LanguageClient, action: types.CodeAction) -> dict:
-    assert action.command is not None, action
+async def execute(client: LanguageClient, command: str, arguments: Sequence[object] | None = None) -> dict:
+    """workspace/executeCommand: the server answers its commands with an outcome object."""
     outcome = await client.workspace_execute_command_async(
-        types.ExecuteCommandParams(command=action.command.command, arguments=action.command.arguments)
+        types.ExecuteCommandParams(command=command, arguments=arguments)
     )
     assert isinstance(outcome, dict), outcome
     return outcome
+
+
+async def run_action(client: LanguageClient, action: types.CodeAction) -> dict:
+    assert action.command is not None, action
+    return await execute(client, action.command.command, action.command.arguments)
 
 
 async def inline(client: LanguageClient, uri: str, position: types.Position):

@@ -63,8 +63,13 @@ def _path(uri: str) -> Path | None:
 class RecordingHost:
     """Host for the handlers; ``apply_result`` and ``configuration_answer`` are what the editor answers."""
 
-    def __init__(self, caps: types.ClientCapabilities, encoding: str = "utf-16",
-                 factory: EngineFactory = fake_factory, model_override: str | None = None):
+    def __init__(
+        self,
+        caps: types.ClientCapabilities,
+        encoding: str = "utf-16",
+        factory: EngineFactory = fake_factory,
+        model_override: str | None = None,
+    ):
         self.settings = Settings()
         self.model_override = model_override
         self.model = ModelHost(self, factory)
@@ -165,7 +170,9 @@ def make_host(client: ClientSpec = VSCODE, factory: EngineFactory = fake_factory
     return host
 
 
-async def start_host(client: ClientSpec = VSCODE, factory: EngineFactory = fake_factory, **settings: Any) -> RecordingHost:
+async def start_host(
+    client: ClientSpec = VSCODE, factory: EngineFactory = fake_factory, **settings: Any
+) -> RecordingHost:
     """make_host, with its engine loaded (as after `initialized`); the load's statuses and progress are cleared."""
     host = make_host(client, factory, **settings)
     await host.model.start_loading(host.settings)
