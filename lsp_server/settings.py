@@ -11,11 +11,11 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
 from typing import Any
-from urllib.parse import urlsplit
 
 import cattrs
 from cattrs.gen import make_dict_structure_fn, override
 
+from .engine.endpoint import Endpoint, EndpointError
 from .magicoder import DEVICES
 
 MODEL_ENV = "MAGICODER_MODEL"
@@ -103,16 +103,11 @@ RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
 
 
 def endpoint_problem(url: str) -> str | None:
-    """Why ``url`` cannot be an endpoint (None: it can)."""
-    parts = urlsplit(url.strip())
-    if parts.scheme not in ("http", "https"):
-        return f"{url!r} is not an http:// or https:// URL"
-    if not parts.hostname:
-        return f"{url!r} names no host"
-    if parts.username or parts.password:
-        return "an endpoint URL must not carry credentials (use the API key)"
-    if parts.query or parts.fragment:
-        return f"{url!r} has a query or fragment"
+    """Why ``url`` cannot be an endpoint, whatever the network it is on (None: it can)."""
+    try:
+        Endpoint.parse(url, allow_insecure=True)
+    except EndpointError as exc:
+        return str(exc)
     return None
 
 

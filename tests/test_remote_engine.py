@@ -198,7 +198,7 @@ def test_endpoint_rules():
     with pytest.raises(EndpointError, match="plain http:// to another machine"):
         Endpoint.parse("http://gpu-box:8000/v1")
     assert Endpoint.parse("http://gpu-box:8000/v1", allow_insecure=True).host == "gpu-box"
-    for bad in ("ftp://gpu-box/v1", "gpu-box:8000", "", "http://user:pw@gpu-box/v1"):
+    for bad in ("ftp://gpu-box/v1", "gpu-box:8000", "", "http://user:pw@gpu-box/v1", "http://gpu-box/v1?key=1"):
         with pytest.raises(EndpointError):
             Endpoint.parse(bad, allow_insecure=True)
 

@@ -76,6 +76,8 @@ class Endpoint:
             raise EndpointError(f"the endpoint {url!r} is not an http:// or https:// URL with a host")
         if parts.username or parts.password:
             raise EndpointError("the endpoint URL must not carry credentials: use the API key")
+        if parts.query or parts.fragment:
+            raise EndpointError(f"the endpoint {url!r} has a query or fragment")
         endpoint = cls(base=url.rstrip("/"), origin=origin_of(url), host=parts.hostname, secure=parts.scheme == "https")
         if not endpoint.secure and not is_loopback(endpoint.host) and not allow_insecure:
             raise EndpointError(
@@ -93,24 +95,20 @@ class Endpoint:
 class ApiKeys:
     """API keys by endpoint origin: from the editor (magicoder/apiKey) and from $MAGICODER_API_KEY."""
 
-    def __init__(self, env_key: str | None = None, env_origin: str | None = None):
+    def __init__(self, env_key: str | None = None, env_origin: str | None = None, env_problem: str | None = None):
         self._lock = threading.Lock()
         self._by_origin: dict[str, str] = {}
         self._env_key = env_key or None
         self._env_origin = origin_of(env_origin) if env_origin else None
+        self.env_problem = env_problem  # why $MAGICODER_API_KEY is not used (RemoteEngine.connect says so)
 
     @classmethod
     def from_environment(cls) -> ApiKeys:
         key = os.environ.get(KEY_ENV, "").strip()
-        if key and key_problem(key):
-            key = ""  # a broken key is never sent; RemoteEngine.connect says so
+        problem = key_problem(key) if key else None
+        if problem:
+            return cls(env_problem=f"${KEY_ENV} is not used: {problem}")  # a broken key is never sent
         return cls(key or None, os.environ.get(KEY_ORIGIN_ENV) or None)
-
-    @property
-    def env_problem(self) -> str | None:
-        raw = os.environ.get(KEY_ENV, "").strip()
-        problem = key_problem(raw) if raw else None
-        return f"${KEY_ENV} is not used: {problem}" if problem else None
 
     def set(self, origin: str, key: str | None) -> None:
         """The editor's key for ``origin`` (None: forget it). Raises ValueError for a key that cannot be sent."""

@@ -195,10 +195,8 @@ class OpenAIClient:
         raise RemoteError(f"{where} failed (HTTP {status}): {message}", SERVER, status)
 
     # -- requests --------------------------------------------------------------------------
-    async def get_json(self, path: str, timeout: float | None = None) -> Any:
-        return await self.post_json(path, None, timeout=timeout, method="GET")
-
-    async def post_json(self, path: str, body: dict | None, timeout: float | None = None, method: str = "POST") -> Any:
+    async def request_json(self, method: str, path: str, body: dict | None = None, timeout: float | None = None) -> Any:
+        """A JSON request to ``path`` below the endpoint (or a full URL on its server); the answer's JSON."""
         url = path if path.startswith("http") else f"{self.endpoint.base}{path}"
         try:
             response = await self.http.request(

@@ -33,7 +33,7 @@ from .api import (
 )
 from .endpoint import ApiKeys, Endpoint, tls_context
 from .manifest import PromptFormat
-from .openai_client import BUSY, OpenAIClient, RemoteError, Timeouts
+from .openai_client import BUSY, TOKENIZE_TIMEOUT_S, OpenAIClient, RemoteError, Timeouts
 from .stops import StopText
 from .tokenizer import TextTokenizer
 
@@ -143,7 +143,7 @@ class RemoteEngine(InferenceEngine):
 
     async def resolve_model(self, client: OpenAIClient) -> str:
         """The model to ask for: the setting, checked against GET /models, else the first one listed."""
-        listing = await client.get_json("/models")
+        listing = await client.request_json("GET", "/models")
         entries = [e for e in (listing.get("data") if isinstance(listing, dict) else None) or [] if isinstance(e, dict)]
         ids = [str(e.get("id")) for e in entries if e.get("id")]
         where = self.endpoint.base
@@ -175,7 +175,7 @@ class RemoteEngine(InferenceEngine):
         )
         for url, body in attempts:
             try:
-                answer = await client.post_json(url, body, timeout=10.0)
+                answer = await client.request_json("POST", url, body, timeout=TOKENIZE_TIMEOUT_S)
             except RemoteError:
                 continue
             tokens = answer.get("tokens") if isinstance(answer, dict) else None
