@@ -16,7 +16,7 @@ import os
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from ..magicoder import EOT, FIM_BEGIN, FIM_END, FIM_HOLE, MAX_POSITIONS, MODEL_ID
 from . import manifest as manifest_mod
@@ -237,7 +237,7 @@ class RemoteEngine(InferenceEngine):
         max_new_tokens: int,
         stop_strings: Sequence[str],
         options: StreamOptions,
-    ) -> AsyncIterator[str]:
+    ) -> AsyncGenerator[str, None]:
         cancel, result, _, _ = run_options(options)
         result.prompt_tokens = len(self.tokenizer.encode(prompt))
         if cancel is not None and cancel.cancelled:
@@ -251,8 +251,9 @@ class RemoteEngine(InferenceEngine):
             try:
                 async for event in client.completion_events(body):
                     choice = (event.get("choices") or [{}])[0]
-                    piece = cut.push(str(choice.get("text") or ""))
-                    if choice.get("text"):
+                    text = str(choice.get("text") or "")
+                    piece = cut.push(text)
+                    if text:
                         # While streaming, one entry per event (servers send one token per event), for progress
                         # counts; at the end, the local tokenizer's ids of the answer.
                         result.token_ids.append(-1)
@@ -292,7 +293,7 @@ class RemoteEngine(InferenceEngine):
         """A blocking generation, for tools outside the server: its own event loop and connection."""
         loop = asyncio.new_event_loop()
         client = OpenAIClient(self.endpoint, self.keys, self.tls, self.timeouts)
-        pieces = cast(AsyncGenerator[str, None], self._generate(client, prompt, max_new_tokens, stop_strings, options))
+        pieces = self._generate(client, prompt, max_new_tokens, stop_strings, options)
         try:
             while True:
                 try:
