@@ -21,7 +21,7 @@ import queue
 import sys
 import textwrap
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -209,31 +209,51 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def ready_server(model: Path) -> TimedServer:
-    """The server on ``model``, initialized, once it has answered one completion (the model is loaded)."""
-    server = TimedServer("--model", str(model))
+def ready_server(
+    server_args: Sequence[str], settings: dict | None = None, notifications: Sequence[tuple[str, dict]] = ()
+) -> TimedServer:
+    """The server (``server_args``: its command-line options; ``settings``: initializationOptions besides
+    inlineMaxNewTokens 16; ``notifications`` sent after initialize, e.g. an API key), initialized, once it has
+    answered one completion (the model is loaded, or the remote server reached)."""
+    server = TimedServer(*server_args)
     caps = {"textDocument": {"inlineCompletion": {}}, "workspace": {"applyEdit": True}}
-    server.initialize({"inlineMaxNewTokens": 16}, caps)
+    server.initialize({"inlineMaxNewTokens": 16, **(settings or {})}, caps)
+    for method, params in notifications:
+        server.notify(method, params)
+    wait_ready(server)
     server.notify(
         "textDocument/didOpen",
         {"textDocument": {"uri": "file:///storm/warm.py", "languageId": "python", "version": 1, "text": "x = 1\n"}},
     )
-    for _ in range(600):
-        reply = server.wait(
-            server.request(
-                "textDocument/inlineCompletion",
-                {
-                    "textDocument": {"uri": "file:///storm/warm.py"},
-                    "position": {"line": 1, "character": 0},
-                    "context": {"triggerKind": 1},
-                },
-            ),
-            timeout=120,
-        )
-        if "error" not in reply:
-            break
-        time.sleep(0.1)
+    reply = server.wait(
+        server.request(
+            "textDocument/inlineCompletion",
+            {
+                "textDocument": {"uri": "file:///storm/warm.py"},
+                "position": {"line": 1, "character": 0},
+                "context": {"triggerKind": 1},
+            },
+        ),
+        timeout=120,
+    )
+    if "error" in reply:
+        raise RuntimeError(f"the server's first completion failed: {reply['error']}")
     return server
+
+
+def wait_ready(server: TimedServer, timeout_s: float = 300.0, settled_s: float = 0.5) -> None:
+    """Until the server's magicoder/status has said "ready" (the model loaded, or the remote server reached) for
+    ``settled_s`` with nothing newer (an API key sent after initialize makes it connect again)."""
+    deadline = time.perf_counter() + timeout_s
+    while time.perf_counter() < deadline:
+        states = [n for n in server.notifications if n.get("method") == "magicoder/status"]
+        last = states[-1] if states else {}
+        if last.get("params", {}).get("state") == "error":
+            raise RuntimeError(f"the server reports an error: {last['params'].get('message')}")
+        if last.get("params", {}).get("state") == "ready" and time.perf_counter() - last["_received"] >= settled_s:
+            return
+        server._pump(0.1)
+    raise TimeoutError(f"the server was not ready within {timeout_s:.0f} s")
 
 
 @dataclass
@@ -256,9 +276,9 @@ def settle(server: TimedServer) -> list:
     return [n["params"].get("state") for n in server.notifications if n.get("method") == "magicoder/status"]
 
 
-def observe(args: argparse.Namespace) -> Observed:
-    """A warm-up storm, the measured storm, then the sequential overhead requests, on one server."""
-    server = ready_server(args.model)
+def observe(server: TimedServer, args: argparse.Namespace) -> Observed:
+    """A warm-up storm, the measured storm, then the sequential overhead requests, on ``server`` (ready_server's),
+    which is closed at the end."""
     typist = Typist(server)
     pause_s = args.pause_ms / 1000
     # The warm-up: arenas and pages reach their working size.
@@ -304,7 +324,7 @@ def storm_numbers(args: argparse.Namespace, seen: Observed) -> dict:
 
 def measure(args: argparse.Namespace) -> dict:
     """A warm-up storm, the measured storm, then the sequential overhead requests: the numbers of storm.json."""
-    return storm_numbers(args, observe(args))
+    return storm_numbers(args, observe(ready_server(("--model", str(args.model))), args))
 
 
 def report(args: argparse.Namespace, data: dict) -> list[str]:

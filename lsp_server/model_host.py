@@ -9,6 +9,7 @@ import logging
 import shlex
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -82,26 +83,21 @@ def real_engine(settings: Settings) -> InferenceEngine:
     """The configured engine: the ONNX engine on the model folder (onnxruntime is imported here, not before),
     or with backend "openai" the remote engine (which never imports onnxruntime)."""
     if settings.backend == "openai":
-        from .engine.manifest import ManifestError, read
-
         try:
-            from .engine.remote import RemoteEngine, find_tokenizer
+            from .engine.remote import RemoteEngine, find_tokenizer, folder_manifest
         except ImportError as exc:
             raise EngineError(
                 f"the remote backend needs {exc.name}: install it with pip install 'magicoder-lsp[remote]'"
             ) from exc
 
-        try:
-            prompt_format = read(Path(settings.model)).prompt if settings.model else None
-        except ManifestError:
-            prompt_format = None
+        manifest = folder_manifest(settings.model)  # a model folder, when set: its tokenizer and prompt format
         return RemoteEngine(
             settings.endpoint,
-            find_tokenizer(settings.tokenizer, settings.model),
+            find_tokenizer(settings.tokenizer, settings.model, manifest),
             model=settings.remote_model,
             ca_bundle=settings.ca_bundle,
             allow_insecure=settings.allow_insecure,
-            prompt_format=prompt_format,
+            prompt_format=manifest.prompt if manifest else None,
         )
     if not settings.model:
         raise EngineError(f"no model folder is configured: {BUILD_HINT}")
@@ -293,17 +289,14 @@ class ModelHost:
         async def run_async() -> GenerationResult:
             prompt_text = await asyncio.to_thread(prompt) if callable(prompt) else prompt
             task = asyncio.ensure_future(consume(prompt_text))
-            stopped: list[bool] = []  # the token's cancel closed the stream (not the request's own cancellation)
-
-            def close() -> None:
-                stopped.append(True)
-                loop.call_soon_threadsafe(task.cancel)
-
-            cancel.on_cancel(close)
+            # The stream is stopped by cancelling its task once, through the token: a second cancel while the
+            # HTTP response is closing would leave the connection open (and the server generating).
+            cancel.on_cancel(partial(loop.call_soon_threadsafe, task.cancel))
             try:
-                await task
+                await asyncio.shield(task)  # the request's own cancellation reaches the task only through the token
             except asyncio.CancelledError:
-                if not (stopped and task.cancelled()):
+                if not task.cancelled():  # the request was cancelled: stop its stream, and answer as cancelled
+                    cancel.cancel()
                     raise
                 result.finish_reason = FINISH_CANCELLED
             return result

@@ -1,5 +1,6 @@
 """The benchmarks' moving parts at a tiny size, on the tiny test model: a worker process answering the engine
-benchmark's commands, and the typing storm against the real server."""
+benchmark's commands, the typing storm against the real server, and the remote benchmark against
+llama-cpp-python's server."""
 
 from __future__ import annotations
 
@@ -34,3 +35,22 @@ def test_a_small_typing_storm_answers_every_request(tiny_model: Path, tmp_path: 
     assert data["cheap_p50_ms"] > 0 and data["rss_before_mb"] > 0
     text = (tmp_path / "RESULTS.md").read_text()
     assert "<!-- section storm -->" in text and "| server crashed | False (after" in text
+
+
+def test_a_small_remote_benchmark_cancels_generations_on_the_server(tiny_model: Path, tmp_path: Path) -> None:
+    from bench.remote_bench import main
+    from tests.helpers.llama_server import require_llama_server
+
+    require_llama_server()
+    argv = ["--pairs", "2", "--cancels", "2", "--keystrokes", "20", "--model", str(tiny_model), "--out", str(tmp_path)]
+    assert main(argv) == 0
+    data = json.loads((tmp_path / "remote.json").read_text())
+    overhead, cancel, storm = data["overhead"], data["cancel"], data["storm"]
+    assert overhead["pairs"] == 2 and overhead["same_body_calls"] == 4  # the bare client replayed the LSP's request
+    assert overhead["lsp_ms"]["p50"] > 0 and overhead["raw_ms"]["p50"] > 0
+    # Each cancel answered as cancelled and stopped the server's generation long before its 400 tokens.
+    assert cancel["answered_cancelled"] == 2 and cancel["ran_to_end"] == 0
+    assert cancel["tokens_per_generation"]["max"] < 400
+    assert storm["unanswered"] == 0 and storm["lsp_alive"] and storm["llama_server_alive"]
+    assert storm["inline_answered"] + storm["inline_cancelled"] == 20
+    assert "<!-- section remote -->" in (tmp_path / "RESULTS.md").read_text()

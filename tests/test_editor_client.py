@@ -33,7 +33,8 @@ CACHE = Path(
 CODE_SERVER = CACHE / "code-server" / "node_modules" / ".bin" / "code-server"
 VENV_PYTHON = ROOT / ".venv" / "bin" / "python"
 ARTIFACTS = ROOT / ".cache" / "artifacts"
-RUNS = ROOT / ".cache" / "editor-tests"
+# The editors' run folders ($MAGICODER_TEST_CACHE: beside the tiny model, for test runs side by side).
+RUNS = Path(os.environ.get("MAGICODER_TEST_CACHE") or ROOT / ".cache") / "editor-tests"
 VSIX = CLIENT / "dist" / "magicoder-lsp.vsix"
 SETUP = "run `bash scripts/setup-editor.sh` first (scripts/test.sh does)"
 ASK_RANGE = types.Range(types.Position(3, 0), types.Position(9, 0))  # the commented function in the samples
@@ -252,35 +253,38 @@ def model(tiny_model: Path) -> Path:
     return copy
 
 
-def test_vscode_end_to_end(vsix, model):
-    """Install the .vsix in code-server: the lightbulb's Ask Magicoder, Magicoder: Ask…, ghost text + Tab, the
-    status bar, Toggle Inline Completions, Restart Server, a live settings change, Cancel (e2e/run.mjs)."""
+def code_server_scenario(script: str, vsix: Path, model: Path, name: str, timeout: float) -> dict:
+    """Runs an e2e/ scenario in code-server (its run folder: RUNS/name); its results.json, which says it passed."""
     require(CODE_SERVER, "chromium", VENV_PYTHON)
-    artifacts, run_dir = ARTIFACTS / "editor-e2e", RUNS / "vscode"
-    cmd = [
-        "node",
-        "e2e/run.mjs",
-        "--model",
-        model,
-        "--python",
-        VENV_PYTHON,
-        "--vsix",
-        vsix,
-        "--code-server",
-        CODE_SERVER,
-        "--run-dir",
-        run_dir,
-        "--artifacts",
-        artifacts,
-    ]
+    artifacts, run_dir = ARTIFACTS / f"editor-{name}", RUNS / name
+    options = {
+        "model": model,
+        "python": VENV_PYTHON,
+        "vsix": vsix,
+        "code-server": CODE_SERVER,
+        "run-dir": run_dir,
+        "artifacts": artifacts,
+    }
+    cmd = ["node", f"e2e/{script}"]
+    for option, value in options.items():
+        cmd += [f"--{option}", str(value)]
     try:
-        out = run(cmd, cwd=CLIENT, timeout=480)
+        out = run(cmd, cwd=CLIENT, timeout=timeout)
     finally:
         leftovers = live_processes_under(run_dir)
     print(out)
     assert not leftovers, f"processes left running: {leftovers}"
     results = json.loads((artifacts / "results.json").read_text())
     assert results["ok"], results.get("error")
+    for shot in results["screenshots"]:
+        assert Path(shot).stat().st_size > 1000, shot
+    return results
+
+
+def test_vscode_end_to_end(vsix, model):
+    """Install the .vsix in code-server: the lightbulb's Ask Magicoder, Magicoder: Ask…, ghost text + Tab, the
+    status bar, Toggle Inline Completions, Restart Server, a live settings change, Cancel (e2e/run.mjs)."""
+    results = code_server_scenario("run.mjs", vsix, model, "e2e", timeout=480)
 
     async def expected() -> tuple[str, str, str]:
         async with Oracle(model) as oracle:
@@ -298,8 +302,26 @@ def test_vscode_end_to_end(vsix, model):
     assert results["afterTab"] == results["afterInstruction"] + results["typed"] + completion
     assert results["status"].strip().startswith("Magicoder CPU · "), results["status"]  # provider, then tok/s
     assert results["status"].strip().endswith(" tok/s"), results["status"]
-    for shot in results["screenshots"]:
-        assert Path(shot).stat().st_size > 1000, shot
+
+
+def test_vscode_folder_settings_cannot_redirect_the_endpoint(vsix, model):
+    """A trusted folder whose .vscode/settings.json names another endpoint (backend, allowInsecure, caBundle too)
+    changes nothing: ghost text and Magicoder: Ask… go to the user's endpoint, with the API key set by Magicoder:
+    Set API Key, and the status bar names it; the folder's server gets no request at all (e2e/remote.mjs)."""
+    results = code_server_scenario("remote.mjs", vsix, model, "remote", timeout=300)
+    user, folder = results["endpointA"], results["endpointB"]
+    assert user != folder
+    assert results["folderSettings"]["magicoder.endpoint"] == folder
+    assert results["requestsB"] == [], "the folder's endpoint was sent requests"
+    sent = [r for r in results["requestsA"] if r["method"] == "POST" and r["path"] == "/v1/completions"]
+    assert len(sent) >= 2, results["requestsA"]  # ghost text, then the Ask
+    assert all(r["authorization"] == f"Bearer {results['apiKey']}" for r in sent), sent
+    inline_tokens = results["folderSettings"]["magicoder.inline.maxNewTokens"]
+    assert any(r["max_tokens"] == inline_tokens for r in sent), "the folder's other settings did not reach the server"
+    assert "remote" in results["ghost"], results["ghost"]
+    assert folder.split("/v1")[0] not in results["keyPrompt"] and user.split("/v1")[0] in results["keyPrompt"]
+    assert f"Endpoint: {user}" in results["tooltip"] and folder not in results["tooltip"], results["tooltip"]
+    assert results["status"].strip().startswith("Magicoder remote"), results["status"]
 
 
 def test_neovim(model, tmp_path):

@@ -118,19 +118,43 @@ async def test_busy_waits_once_for_ask_and_never_for_inline(server: FakeOpenAI, 
     assert (await ask(host, span(3, 0, 5, 26)))["applied"] is True
 
 
-async def test_a_newer_inline_request_closes_the_older_stream(server: FakeOpenAI, tiny_model: Path):
+async def streaming_completion(server: FakeOpenAI, tiny_model: Path) -> tuple[InlineCompleter, asyncio.Future]:
+    """An inline completion whose slow stream (50 ms a token) has begun."""
     host = await remote_host(server, tiny_model)
     server.token_s = 0.05
     host.open("file:///work/code.py", INLINE_SOURCE)
     completer = InlineCompleter(host)
-    first = asyncio.ensure_future(completer.complete("file:///work/code.py", pos(1, 8)))
+    request = asyncio.ensure_future(completer.complete("file:///work/code.py", pos(1, 8)))
     await wait_until(lambda: server.completions() and server.completions()[0].events_sent, timeout=10, what="events")
+    return completer, request
+
+
+async def assert_stream_closed(server: FakeOpenAI, since: float) -> None:
+    """The first completion's stream was closed by the client within half a second of ``since``."""
+    stream = server.completions()[0]
+    await wait_until(lambda: stream.closed_at is not None, timeout=2, what="the stream to close")
+    assert stream.closed_at is not None and stream.closed_at - since < 0.5
+
+
+async def test_a_newer_inline_request_closes_the_older_stream(server: FakeOpenAI, tiny_model: Path):
+    completer, first = await streaming_completion(server, tiny_model)
     started = time.monotonic()
     second = await completer.complete("file:///work/code.py", pos(2, 4))
     assert second is not None and await first is None
-    older = server.completions()[0]
-    await wait_until(lambda: older.closed_at is not None, timeout=2, what="the older stream to close")
-    assert older.closed_at is not None and older.closed_at - started < 0.5
+    await assert_stream_closed(server, started)
+
+
+async def test_a_cancelled_request_closes_its_stream_at_once(server: FakeOpenAI, tiny_model: Path):
+    """$/cancelRequest cancels the request's task (pygls) and then its generation's token (ours): the stream's task
+    is cancelled once, so closing the HTTP response is not itself interrupted (the server would go on generating)."""
+    completer, request = await streaming_completion(server, tiny_model)
+    started = time.monotonic()
+    request.cancel()  # as pygls does for $/cancelRequest, then the server's own hook cancels the token
+    assert completer.cancel is not None
+    completer.cancel.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await request
+    await assert_stream_closed(server, started)
 
 
 async def test_a_key_for_the_endpoint_reconnects_and_others_are_ignored(

@@ -14,16 +14,16 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcException, JsonRpcRequestCancelled
 
 from tests.helpers.lsp_session import (
-    Progress,
     RecordingClient,
+    ask_progress,
     change_doc,
     code_actions,
     fake_server,
     inline,
     open_doc,
     progress_reports,
-    progress_title,
     run_action,
+    send,
 )
 from tests.helpers.positions import pos, span
 from tests.helpers.waiting import wait_until
@@ -37,22 +37,6 @@ FAST_ENOUGH_S = 6.0  # a stopped generation frees the engine at once; a running 
 
 
 client = fake_server("--fake-token-ms", str(TOKEN_MS), options={"debounceMs": 0})
-
-
-def ask_progress(client: RecordingClient) -> tuple[types.ProgressToken | None, list[Progress]]:
-    """The token and reports of the Ask Magicoder progress (the model's loading has one too)."""
-    found = [
-        (token, reports)
-        for token, reports in progress_reports(client).items()
-        if progress_title(reports).startswith("Ask Magicoder")
-    ]
-    assert len(found) <= 1
-    return found[0] if found else (None, [])
-
-
-def send(client: RecordingClient, method: str, params: object, msg_id: str) -> asyncio.Future:
-    """A request with our own id (to cancel it); pytest-lsp sends it when the task first runs."""
-    return asyncio.ensure_future(client.protocol.send_request_async(method, params, msg_id=msg_id))
 
 
 async def answered_quickly(client: RecordingClient) -> float:

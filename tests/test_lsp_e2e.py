@@ -10,11 +10,10 @@ import pytest_lsp
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 
-from lsp_server.assist import answer_to_code, ask_prompt, inline_context, inline_prompt, inline_text, plan_ask
-from lsp_server.prompts import FimTokens, TokenMeasure
 from scripted_editor import apply_text_edits
 from tests.helpers.clients import CLIENTS
 from tests.helpers.edits import document_changes, plain_changes, text_document_edit
+from tests.helpers.local_answers import local_ask, local_inline
 from tests.helpers.lsp_session import (
     RecordingClient,
     code_actions,
@@ -74,10 +73,7 @@ async def test_ask_magicoder_applies_the_models_answer_to_the_right_lines(client
     assert (edit.range.start.line, edit.range.start.character) == (4, 0)
     assert (edit.range.end.line, edit.range.end.character) == (8, len(lines[8]))
     # Exactly what the engine answers for Magicoder's prompt, cut at the fence and re-indented.
-    plan = plan_ask(lines, 3, 8, "python")
-    assert plan is not None
-    expected = engine.complete(ask_prompt(plan, engine.manifest.prompt.template, "python"), 256, ["\n```"])
-    assert edit.new_text == answer_to_code(expected.text, plan)
+    assert edit.new_text == local_ask(engine, SOURCE, 3, 8)
     assert apply_text_edits(SOURCE, [types.TextEdit(edit.range, edit.new_text)]).startswith(
         "import json\n\n\n# return the sum of the squares of xs\n"
     )
@@ -89,10 +85,7 @@ async def test_ask_magicoder_applies_the_models_answer_to_the_right_lines(client
 async def test_completion_is_the_models_fim_answer(client: RecordingClient, engine):
     """VS Code: textDocument/inlineCompletion; Neovim (none): the textDocument/completion fallback."""
     open_doc(client, URI, SOURCE)
-    ctx = inline_context(SOURCE, len("\n".join(SOURCE.split("\n")[:13])) + 1 + 4)
-    m = engine.manifest.prompt
-    prompt = inline_prompt(ctx, FimTokens(m.fim_begin, m.fim_hole, m.fim_end), TokenMeasure(engine.count_tokens), 1024)
-    expected = inline_text(engine.complete(prompt, 48, () if ctx.multiline else ("\n",)).text, ctx)
+    expected = local_inline(engine, SOURCE, len("\n".join(SOURCE.split("\n")[:13])) + 1 + 4)
     if client.client_name == "visual-studio-code":
         result = await inline(client, URI, INLINE_AT)
         assert [item.insert_text for item in result.items] == ([expected] if expected else [])

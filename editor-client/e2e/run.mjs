@@ -5,16 +5,10 @@
 //
 //   node e2e/run.mjs --model DIR [--python PY] [--vsix FILE] [--code-server BIN] [--run-dir DIR] [--artifacts DIR]
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
-import { parseArgs } from "node:util";
-import { copyLogs, installExtension, magicoderLog, prepare, start, writeUserSettings } from "./codeServer.mjs";
-import { descendants, stopTree } from "./procs.mjs";
-import { launch, until, Workbench } from "./workbench.mjs";
-
-const CLIENT = path.resolve(import.meta.dirname, "..");
-const REPO = path.dirname(CLIENT);
-const CACHE = process.env.MAGICODER_EDITOR_CACHE ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), ".cache"), "magicoder-lsp");
+import { magicoderLog } from "./codeServer.mjs";
+import { askWithInstruction, cliOptions, recorder, runE2E } from "./harness.mjs";
+import { until } from "./workbench.mjs";
 
 const SAMPLE = fs.readFileSync(path.join(import.meta.dirname, "sample.py"), "utf8");
 // The commented function: lines 4-9 (1-based), selected as (3,0)-(9,0).
@@ -23,47 +17,10 @@ const INSTRUCTION = "add type hints";
 const ACTION = "Ask Magicoder: return the sum of the squares of xs";
 const TYPED = "    result = ";
 
-const { values: opt } = parseArgs({
-  options: {
-    model: { type: "string", default: process.env.MAGICODER_MODEL },
-    python: { type: "string", default: path.join(REPO, ".venv", "bin", "python") },
-    vsix: { type: "string", default: path.join(CLIENT, "dist", "magicoder-lsp.vsix") },
-    "code-server": { type: "string", default: path.join(CACHE, "code-server", "node_modules", ".bin", "code-server") },
-    "run-dir": { type: "string", default: path.join(REPO, ".cache", "editor-e2e") },
-    artifacts: { type: "string", default: path.join(REPO, ".cache", "artifacts", "editor-e2e") },
-  },
-});
-if (!opt.model) throw new Error("--model DIR (or $MAGICODER_MODEL) is required");
-
-const results = { steps: [], screenshots: [], sample: SAMPLE, typed: TYPED, instruction: INSTRUCTION };
-const step = (name, detail = {}) => {
-  const entry = { name, at: Date.now(), ...detail };
-  results.steps.push(entry);
-  console.log(`e2e: ${name}${Object.keys(detail).length ? ` ${JSON.stringify(detail)}` : ""}`);
-};
+const opt = cliOptions("editor-e2e");
+const { results, step } = recorder({ sample: SAMPLE, typed: TYPED, instruction: INSTRUCTION });
 
 const starts = (userData) => magicoderLog(userData).split("starting the server:").length - 1;
-
-// A quiet workbench: no trust prompt, welcome page, word suggestions (Tab must accept the ghost text)…
-const WORKBENCH_SETTINGS = {
-  "security.workspace.trust.enabled": false,
-  "workbench.startupEditor": "none",
-  "workbench.tips.enabled": false,
-  "workbench.enableExperiments": false,
-  "telemetry.telemetryLevel": "off",
-  "update.mode": "none",
-  "extensions.autoCheckUpdates": false,
-  "extensions.autoUpdate": false,
-  "extensions.ignoreRecommendations": true,
-  "editor.quickSuggestions": { other: false, comments: false, strings: false },
-  "editor.suggestOnTriggerCharacters": false,
-  "editor.wordBasedSuggestions": "off",
-  "editor.inlineSuggest.enabled": true,
-  "editor.wordWrap": "on",
-  "editor.minimap.enabled": false,
-  "files.autoSave": "off",
-  "git.openRepositoryInParentFolders": "never",
-};
 
 const dirty = async (wb) => (await wb.page.locator(".tab.active.dirty").count()) > 0;
 
@@ -91,17 +48,6 @@ async function answerApplied(wb, shot, name, file) {
   await shot(`${name}-applied`);
   await wb.save();
   return how;
-}
-
-/** Magicoder: Ask… with `instruction` on the first line. */
-async function askWithInstruction(wb, instruction) {
-  await wb.goToLine(1);
-  await wb.keyboard.press("Shift+End");
-  await wb.command("Magicoder: Ask…");
-  const box = wb.page.locator(".quick-input-widget input");
-  await box.waitFor();
-  await box.fill(instruction);
-  await wb.keyboard.press("Enter");
 }
 
 /** The last `Ask Magicoder: {...}` result the extension logged. */
@@ -236,60 +182,18 @@ const STEPS = [
   restartServer, settingAppliedLive, cancelFromProgress, logs,
 ];
 
-async function scenario(wb, { file, shot, dirs }) {
-  const t = { wb, file, shot, dirs, read: () => fs.readFileSync(file, "utf8") };
-  for (const run of STEPS) await run(t);
-}
+const file = (dirs) => path.join(dirs.workspace, "sample.py");
 
-const readIfThere = (file) => (fs.existsSync(file) ? fs.readFileSync(file, "utf8") : `(no ${file})`);
-
-async function main() {
-  const { dirs, env } = prepare(opt["run-dir"]);
-  fs.rmSync(opt.artifacts, { recursive: true, force: true });
-  fs.mkdirSync(opt.artifacts, { recursive: true });
-  const file = path.join(dirs.workspace, "sample.py");
-  fs.writeFileSync(file, SAMPLE);
-  const machine = { "magicoder.pythonPath": opt.python, "magicoder.model": opt.model };
-  writeUserSettings(dirs, WORKBENCH_SETTINGS, machine);
-
-  let context;
-  let wb;
-  const shot = async (name) => {
-    if (wb) await wb.screenshot(shot.file(name));
-  };
-  shot.file = (name) => {
-    const file = path.join(opt.artifacts, `${name}.png`);
-    results.screenshots.push(file);
-    return file;
-  };
-  try {
-    step("install extension", { vsix: opt.vsix });
-    installExtension(opt["code-server"], opt.vsix, dirs, env);
-    const server = await start(opt["code-server"], dirs, env, path.join(opt.artifacts, "code-server.log"));
-    step("code-server listening", { url: server.url, pid: server.child.pid });
-    context = await launch(dirs.profile);
-    const page = context.pages()[0] ?? (await context.newPage());
-    wb = new Workbench(page);
-    await wb.open(server.url, dirs.workspace);
-    await scenario(wb, { file, shot, dirs });
-    results.ok = true;
-  } catch (error) {
-    results.ok = false;
-    results.error = String(error?.stack ?? error);
-    console.error(`e2e: FAILED: ${results.error}`);
-    await shot("99-failure").catch(() => undefined);
-    if (wb) results.statusBarAtFailure = await wb.statusBar().catch(() => undefined);
-    if (wb) results.notificationsAtFailure = await wb.notifications().catch(() => undefined);
-  } finally {
-    await context?.close().catch(() => undefined);
-    // Chromium, code-server, its extension hosts and the language servers they started.
-    results.stoppedPids = await stopTree(descendants(process.pid));
-    copyLogs(dirs.userData, opt.artifacts);
-    if (!results.ok) console.error(readIfThere(path.join(opt.artifacts, "Magicoder.log")));
-    fs.writeFileSync(path.join(opt.artifacts, "results.json"), JSON.stringify(results, null, 2));
-  }
-  console.log(`e2e: ${results.ok ? "passed" : "failed"}; artifacts in ${opt.artifacts}`);
-  process.exitCode = results.ok ? 0 : 1;
-}
-
-await main();
+await runE2E({
+  opt,
+  results,
+  step,
+  setup: (dirs) => {
+    fs.writeFileSync(file(dirs), SAMPLE);
+    return { machine: { "magicoder.pythonPath": opt.python, "magicoder.model": opt.model } };
+  },
+  scenario: async ({ wb, shot, dirs }) => {
+    const t = { wb, file: file(dirs), shot, dirs, read: () => fs.readFileSync(file(dirs), "utf8") };
+    for (const run of STEPS) await run(t);
+  },
+});

@@ -61,6 +61,29 @@ export class Workbench {
     return (await this.statusBar()).find((t) => pattern.test(t));
   }
 
+  /** The tooltip of the status bar item whose text matches `pattern`, as shown when the pointer rests on it. */
+  async statusTooltip(pattern) {
+    const item = this.page.locator(".statusbar .statusbar-item").filter({ hasText: pattern }).first();
+    const hover = this.page.locator(".workbench-hover, .monaco-hover").filter({ visible: true });
+    return until(`the tooltip of the status bar item ${pattern}`, async () => {
+      await this.page.mouse.move(0, 0);
+      await item.hover({ timeout: 3000 });
+      await hover.first().waitFor({ timeout: 3000 });
+      return text(await hover.first().innerText()).trim();
+    });
+  }
+
+  /** Types `value` into the open input box (e.g. one a command shows) and presses Enter; returns its prompt. */
+  async answerInputBox(value) {
+    const box = this.page.locator(".quick-input-widget input");
+    await box.waitFor();
+    const message = this.page.locator(".quick-input-widget .quick-input-message");
+    const prompt = (await message.count()) ? text(await message.first().innerText()).trim() : "";
+    await box.fill(value);
+    await this.keyboard.press("Enter");
+    return prompt;
+  }
+
   /**
    * Opens the quick input with `key`, types `query`, focuses the row labelled `expect` (or waits a
    * moment), presses Enter. A lost key press or a quick input closed by a focus change is retried.

@@ -9,6 +9,7 @@ are parsed by httpx-sse. Redirects are never followed: a redirect must not carry
 
 from __future__ import annotations
 
+import asyncio
 import json
 import ssl
 from collections.abc import AsyncIterator
@@ -219,10 +220,12 @@ class OpenAIClient:
         vLLM and llama.cpp's servers learn to stop generating.
         """
         finished = False
+        request = self.http.build_request(
+            "POST", f"{self.endpoint.base}/completions", json=body, headers=self._headers()
+        )
         try:
-            async with self.http.stream(
-                "POST", f"{self.endpoint.base}/completions", json=body, headers=self._headers()
-            ) as response:
+            response = await self.http.send(request, stream=True)
+            try:
                 await self.check(response, body.get("model", ""))
                 async for event in EventSource(response).aiter_sse():
                     if event.data.strip() == "[DONE]":
@@ -231,6 +234,11 @@ class OpenAIClient:
                     choices = data.get("choices") or [{}]
                     finished = finished or bool(choices[0].get("finish_reason"))
                     yield data  # read on to [DONE] after a finish_reason: the connection goes back to the pool
+            finally:
+                # Shielded: a second cancellation of the task must not stop the close half-way (httpcore's own
+                # shield is anyio's, which a plain asyncio cancel goes through), or the socket stays open and
+                # the server goes on generating for nobody.
+                await asyncio.shield(response.aclose())
         except httpx.HTTPError as exc:
             raise self.fault(exc) from exc
         except SSEError as exc:

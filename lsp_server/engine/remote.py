@@ -15,6 +15,7 @@ import logging
 import os
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Sequence
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -45,6 +46,7 @@ log = logging.getLogger(__name__)
 MODEL_STOPS = (EOT, FIM_BEGIN, FIM_HOLE, FIM_END)  # token texts the local engine stops on by id
 # Tokenized by the server and here at connect: FIM markers, unicode, tabs and indentation, a line break run.
 TOKENIZER_PROBE = f'{FIM_BEGIN}def f(x):\n    return "héllo wörld 😀 ü"  # ±\n{FIM_HOLE}\n\tpass\n\n\n{FIM_END}'
+LONG_PROMPT_CHARS = 16_384  # tokenized in a worker thread, not on the event loop (about 4,000 tokens or more)
 MAX_RETRY_AFTER_S = 30.0  # a busy server's Retry-After is waited for (once, for Ask) up to this long
 TOKENIZER_HINT = (
     "the remote backend counts tokens with the model's tokenizer: set magicoder.tokenizer to the tokenizer.json of "
@@ -52,8 +54,21 @@ TOKENIZER_HINT = (
 )
 
 
-def find_tokenizer(tokenizer: str = "", model_folder: str | None = None) -> Path:
-    """tokenizer.json: the setting (a file or a folder), else the model folder's, else the Hugging Face cache's."""
+def folder_manifest(model_folder: str | None) -> manifest_mod.Manifest | None:
+    """The manifest of a model folder made by magicoder-export, if ``model_folder`` is one."""
+    if not model_folder:
+        return None
+    try:
+        return manifest_mod.read(Path(model_folder).expanduser())
+    except manifest_mod.ManifestError:
+        return None
+
+
+def find_tokenizer(
+    tokenizer: str = "", model_folder: str | None = None, manifest: manifest_mod.Manifest | None = None
+) -> Path:
+    """tokenizer.json: the setting (a file or a folder), else the model folder's (``manifest``: its manifest, when
+    already read), else the Hugging Face cache's."""
     if tokenizer:
         path = Path(tokenizer).expanduser()
         path = path / "tokenizer.json" if path.is_dir() else path
@@ -62,11 +77,11 @@ def find_tokenizer(tokenizer: str = "", model_folder: str | None = None) -> Path
         return path
     if model_folder:
         folder = Path(model_folder).expanduser()
-        try:
-            return folder / manifest_mod.read(folder).tokenizer
-        except manifest_mod.ManifestError:
-            if (folder / "tokenizer.json").is_file():
-                return folder / "tokenizer.json"
+        found = manifest or folder_manifest(model_folder)
+        if found is not None:
+            return folder / found.tokenizer
+        if (folder / "tokenizer.json").is_file():
+            return folder / "tokenizer.json"
     hub = Path(os.environ.get("HF_HUB_CACHE") or Path(os.environ.get("HF_HOME", "~/.cache/huggingface")) / "hub")
     repo = "models--" + MODEL_ID.replace("/", "--")
     cached = sorted(glob.glob(str(hub.expanduser() / repo / "snapshots" / "*" / "tokenizer.json")))
@@ -239,7 +254,9 @@ class RemoteEngine(InferenceEngine):
         options: StreamOptions,
     ) -> AsyncGenerator[str, None]:
         cancel, result, _, _ = run_options(options)
-        result.prompt_tokens = len(self.tokenizer.encode(prompt))
+        # Counted for the log line and the status; a long prompt (a big selection) off the event loop.
+        count = partial(self.tokenizer.count, prompt)
+        result.prompt_tokens = await asyncio.to_thread(count) if len(prompt) > LONG_PROMPT_CHARS else count()
         if cancel is not None and cancel.cancelled:
             result.finish_reason = FINISH_CANCELLED
             return

@@ -30,6 +30,7 @@ import pytest
 LLAMA_CPP_VERSION = "0.3.36"
 SKIP_ENV = "MAGICODER_NO_LLAMA_SERVER"
 MODEL_ID = "magicoder-tiny"
+SERVER_MODULE = "llama_cpp.server"
 STARTUP_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 10.0
 LOG_TAIL_CHARS = 4000
@@ -103,12 +104,15 @@ def _stop(process: subprocess.Popen) -> None:
         process.wait(timeout=STOP_TIMEOUT_S)
 
 
-def server_command(gguf: Path, port: int, api_key: str, n_ctx: int, extra_args: Sequence[str] = ()) -> list[str]:
-    """The command line (llama-cpp-python 0.3.36's option names: its pydantic settings' field names)."""
+def server_command(
+    gguf: Path, port: int, api_key: str, n_ctx: int, extra_args: Sequence[str] = (), module: str = SERVER_MODULE
+) -> list[str]:
+    """The command line (llama-cpp-python 0.3.36's option names: its pydantic settings' field names); ``module``
+    runs the server (another one takes the same options, e.g. the benchmarks' instrumented one)."""
     return [
         sys.executable,
         "-m",
-        "llama_cpp.server",
+        module,
         "--model",
         str(gguf),
         "--model_alias",
@@ -150,6 +154,7 @@ def start_llama_server(
     api_key: str | None = None,
     extra_args: Sequence[str] = (),
     startup_timeout: float = STARTUP_TIMEOUT_S,
+    module: str = SERVER_MODULE,
 ) -> Iterator[LlamaServer]:
     """Run llama-cpp-python's server on ``gguf`` for the duration of the ``with`` block."""
     api_key = api_key or f"test-{secrets.token_hex(8)}"
@@ -160,7 +165,7 @@ def start_llama_server(
         base_url = f"http://127.0.0.1:{port}/v1"
         with open(log_path, "wb") as log:
             process = subprocess.Popen(
-                server_command(gguf, port, api_key, n_ctx, extra_args),
+                server_command(gguf, port, api_key, n_ctx, extra_args, module),
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,

@@ -3,8 +3,9 @@ engine, and the requests the tests send."""
 
 from __future__ import annotations
 
+import asyncio
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import pytest_lsp
 from lsprotocol import types
@@ -74,8 +75,24 @@ def progress_title(reports: Sequence[Progress]) -> str:
     return first.title if isinstance(first, types.WorkDoneProgressBegin) else ""
 
 
-def config(*server_args: str) -> ClientServerConfig:
-    return ClientServerConfig(server_command=[*SERVER, *server_args], client_factory=make_client)
+def ask_progress(client: LanguageClient) -> tuple[types.ProgressToken | None, list[Progress]]:
+    """The token and reports of the one Ask Magicoder progress (the model's loading has one too)."""
+    found = [
+        (token, reports)
+        for token, reports in progress_reports(client).items()
+        if progress_title(reports).startswith("Ask Magicoder")
+    ]
+    assert len(found) <= 1
+    return found[0] if found else (None, [])
+
+
+def config(*server_args: str, env: Mapping[str, str] | None = None) -> ClientServerConfig:
+    """The server command (with ``server_args``), in ``env`` when given (else this process's environment)."""
+    return ClientServerConfig(
+        server_command=[*SERVER, *server_args],
+        client_factory=make_client,
+        server_env=None if env is None else dict(env),
+    )
 
 
 async def start(
@@ -136,6 +153,11 @@ async def code_actions(
     return await client.text_document_code_action_async(
         types.CodeActionParams(types.TextDocumentIdentifier(uri), selection, context)
     )
+
+
+def send(client: LanguageClient, method: str, params: object, msg_id: str) -> asyncio.Future:
+    """A request with our own id (to cancel it); pytest-lsp sends it when the task first runs."""
+    return asyncio.ensure_future(client.protocol.send_request_async(method, params, msg_id=msg_id))
 
 
 async def execute(client: LanguageClient, command: str, arguments: Sequence[object] | None = None) -> dict:

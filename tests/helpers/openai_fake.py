@@ -6,7 +6,9 @@ POST /tokenize. ``fault`` makes every later request fail in one way (see FAULTS)
 text; every request is recorded with its headers and body, and a stream the client closed is recorded
 with the time it was noticed.
 
-Run alone (the editor tests point a workspace at it): ``python -m tests.helpers.openai_fake --port P --log F``.
+Run alone (the editor tests point code-server at it): ``python -m tests.helpers.openai_fake --port P --log F``
+(``--key K``: requests without that API key get 401). It prints its base URL, then logs one JSON line per
+request to F, the Authorization header included (the key is a test fixture).
 """
 
 from __future__ import annotations
@@ -94,9 +96,16 @@ class FakeOpenAI:
     def record(self, seen: Seen) -> None:
         self.seen.append(seen)
         if self.log is not None:
-            entry = {"method": seen.method, "path": seen.path, "auth": "authorization" in seen.headers}
+            body = seen.body or {}
+            entry = {
+                "method": seen.method,
+                "path": seen.path,
+                "authorization": seen.headers.get("authorization"),
+                "max_tokens": body.get("max_tokens"),
+                "prompt": body.get("prompt"),
+            }
             with self.log.open("a") as out:
-                out.write(json.dumps({**entry, "prompt": (seen.body or {}).get("prompt")}) + "\n")
+                out.write(json.dumps(entry) + "\n")
 
 
 def _handler(fake: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
@@ -214,9 +223,12 @@ def _handler(fake: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
 def main() -> None:
     parser = argparse.ArgumentParser(description="A scripted OpenAI-compatible server for tests")
     parser.add_argument("--port", type=int, default=0)
-    parser.add_argument("--log", type=Path, help="one JSON line per request (method, path, prompt)")
+    parser.add_argument(
+        "--log", type=Path, help="one JSON line per request (method, path, authorization, max_tokens, prompt)"
+    )
+    parser.add_argument("--key", help="the API key it requires (401 without it); default: none")
     args = parser.parse_args()
-    fake = FakeOpenAI()
+    fake = FakeOpenAI(key=args.key)
     fake.log = args.log
     if args.port:
         fake._server.server_close()
