@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import sys
 from pathlib import Path
 
@@ -32,7 +31,7 @@ from bench.lib.models import tiny_model
 from bench.lib.paths import RESULTS, SHARED_TOKENIZER, TINY_MODEL, WORK, usable_tokenizer
 from bench.lib.remote_measures import Remote, cancel_trials, overhead_pairs, storm_on_remote
 from bench.lib.remote_report import numbers, report
-from bench.lib.sections import write_section
+from bench.lib.sections import publish
 from tests.helpers.llama_server import start_llama_server
 
 SERVER_MODULE = "bench.lib.counting_llama"
@@ -81,10 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     tiny_model(args.model)
     data = measure(args)
-    (args.out / "remote.json").write_text(json.dumps(data, indent=2) + "\n")
-    rows = report(data)
-    write_section(args.out / "RESULTS.md", "remote", "\n".join(rows))
-    print("\n".join(rows))
+    publish(args.out, "remote", data, report(data))
     return 0
 
 

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from bench.lib.models import tiny_model
 from bench.lib.paths import RESULTS, TINY_MODEL
-from bench.lib.sections import write_section
+from bench.lib.sections import publish
 from bench.lib.server_watch import logged_ms, rss_mb
 from bench.lib.stats import median, pct
 from scripted_editor.raw import RawServer
@@ -220,7 +220,7 @@ def ready_server(
     server.initialize({"inlineMaxNewTokens": 16, **(settings or {})}, caps)
     for method, params in notifications:
         server.notify(method, params)
-    wait_ready(server)
+    server.wait_ready()
     server.notify(
         "textDocument/didOpen",
         {"textDocument": {"uri": "file:///storm/warm.py", "languageId": "python", "version": 1, "text": "x = 1\n"}},
@@ -239,21 +239,6 @@ def ready_server(
     if "error" in reply:
         raise RuntimeError(f"the server's first completion failed: {reply['error']}")
     return server
-
-
-def wait_ready(server: TimedServer, timeout_s: float = 300.0, settled_s: float = 0.5) -> None:
-    """Until the server's magicoder/status has said "ready" (the model loaded, or the remote server reached) for
-    ``settled_s`` with nothing newer (an API key sent after initialize makes it connect again)."""
-    deadline = time.perf_counter() + timeout_s
-    while time.perf_counter() < deadline:
-        states = [n for n in server.notifications if n.get("method") == "magicoder/status"]
-        last = states[-1] if states else {}
-        if last.get("params", {}).get("state") == "error":
-            raise RuntimeError(f"the server reports an error: {last['params'].get('message')}")
-        if last.get("params", {}).get("state") == "ready" and time.perf_counter() - last["_received"] >= settled_s:
-            return
-        server._pump(0.1)
-    raise TimeoutError(f"the server was not ready within {timeout_s:.0f} s")
 
 
 @dataclass
@@ -364,10 +349,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     tiny_model(args.model)
     data = measure(args)
-    (args.out / "storm.json").write_text(json.dumps(data, indent=2) + "\n")
-    rows = report(args, data)
-    write_section(args.out / "RESULTS.md", "storm", "\n".join(rows))
-    print("\n".join(rows))
+    publish(args.out, "storm", data, report(args, data))
     return 0
 
 

@@ -75,7 +75,8 @@ NESTED = {
 }
 
 
-def _camel(name: str) -> str:
+def option_name(name: str) -> str:
+    """A field's initializationOptions key (camelCase: inline_max_new_tokens -> inlineMaxNewTokens)."""
     head, *rest = name.split("_")
     return head + "".join(part.title() for part in rest)
 
@@ -127,7 +128,7 @@ def _strict(kind: type):
 _converter = cattrs.Converter(forbid_extra_keys=False)
 for _kind in (bool, int, float, str):
     _converter.register_structure_hook(_kind, _strict(_kind))
-_renames = {f.name: override(rename=_camel(f.name)) for f in fields(Settings)}
+_renames = {f.name: override(rename=option_name(f.name)) for f in fields(Settings)}
 _converter.register_structure_hook(
     Settings,
     # mypy matches a **dict against every keyword parameter, the _cattrs_* flags included; these keys are
@@ -176,7 +177,7 @@ def update_settings(
     options = flatten_options(options)
     if isinstance(options, dict):
         for f in fields(Settings):
-            key = _camel(f.name)
+            key = option_name(f.name)
             if key not in options:
                 continue
             if not trusted and f.name in TRUSTED_ONLY:

@@ -1,6 +1,6 @@
 """A scripted editor: an LSP client that opens documents, applies the server's versioned edits and keeps its
 status and log notifications, as an editor would.  The demo, the tests and the benchmarks drive
-magicoder-lsp through it (it is not part of the installed package)."""
+magicoder-lsp through it (magicoder-eval drives the server through its raw connection)."""
 
 from .session import (
     CLIENT_CAPABILITIES,

@@ -16,6 +16,7 @@ from typing import IO
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVER = [sys.executable, "-m", "lsp_server", "--stdio", "--log-level", "ERROR"]
+STATUS = "magicoder/status"
 
 
 def frame(body: bytes) -> bytes:
@@ -113,6 +114,26 @@ class RawServer:
 
     def call(self, method: str, params: object = None, timeout: float = 10.0) -> dict:
         return self.wait(self.request(method, params), timeout)
+
+    def wait_ready(self, timeout_s: float = 300.0, settled_s: float = 0.5) -> None:
+        """Until the server's magicoder/status has said "ready" (the model loaded, or the remote server reached) for
+        ``settled_s`` with nothing newer (an API key sent after initialize makes it connect again); an "error"
+        status raises RuntimeError with its message."""
+        deadline = time.monotonic() + timeout_s
+        ready_at: float | None = None
+        while time.monotonic() < deadline:
+            states = [n["params"] for n in self.notifications if n.get("method") == STATUS]
+            last = states[-1] if states else {}
+            if last.get("state") == "error":
+                raise RuntimeError(f"the server reports an error: {last.get('message')}")
+            if last.get("state") != "ready":
+                ready_at = None
+            elif ready_at is None:
+                ready_at = time.monotonic()
+            elif time.monotonic() - ready_at >= settled_s:
+                return
+            self._pump(0.05)
+        raise TimeoutError(f"the server was not ready within {timeout_s:.0f} s")
 
     def initialize(self, options: object = None, capabilities: dict | None = None) -> dict:
         params: dict[str, object] = {"processId": None, "rootUri": None, "capabilities": capabilities or {}}

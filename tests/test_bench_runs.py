@@ -54,3 +54,17 @@ def test_a_small_remote_benchmark_cancels_generations_on_the_server(tiny_model: 
     assert storm["unanswered"] == 0 and storm["lsp_alive"] and storm["llama_server_alive"]
     assert storm["inline_answered"] + storm["inline_cancelled"] == 20
     assert "<!-- section remote -->" in (tmp_path / "RESULTS.md").read_text()
+
+
+def test_a_small_quality_benchmark_writes_its_section(tiny_model: Path, tmp_path: Path) -> None:
+    from bench.quality import main
+
+    argv = ["--limit", "4", "--tiny-limit", "2", "--model", str(tiny_model), "--out", str(tmp_path)]
+    assert main([*argv, "--runs", str(tmp_path / "runs")]) == 0
+    data = json.loads((tmp_path / "quality.json").read_text())
+    assert data["scripted-humaneval"]["summary"]["instruction"]["passed"] == 4
+    assert data["scripted-infill"]["summary"]["single-line"]["passed"] == 4
+    assert data["scripted-unmatched"]["prompts"] == 0
+    assert data["tiny-humaneval"]["summary"]["instruction"]["cases"] == 2
+    text = (tmp_path / "RESULTS.md").read_text()
+    assert "<!-- section quality -->" in text and "| scripted | instruction | 4 / 4 | 100.0 % |" in text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -22,3 +23,11 @@ def write_section(path: Path, name: str, body: str) -> None:
     else:
         text = text.rstrip() + "\n\n" + block
     path.write_text(text.rstrip() + "\n", encoding="utf-8")
+
+
+def publish(out: Path, name: str, data: object, rows: list[str], json_name: str | None = None) -> None:
+    """A benchmark's results: its numbers as ``out``/<json_name or name>.json, its rows as section ``name`` of
+    ``out``/RESULTS.md, and the rows printed."""
+    (out / f"{json_name or name}.json").write_text(json.dumps(data, indent=2) + "\n")
+    write_section(out / "RESULTS.md", name, "\n".join(rows))
+    print("\n".join(rows))

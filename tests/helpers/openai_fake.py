@@ -3,7 +3,8 @@
 For the remote backend's fault tests (it does not replace the real server the suite also runs). It speaks
 HTTP/1.1 with keep-alive and chunked SSE like vLLM: GET /v1/models, POST /v1/completions (stream: true),
 POST /tokenize. ``fault`` makes every later request fail in one way (see FAULTS); ``answer`` scripts the
-text; every request is recorded with its headers and body, and a stream the client closed is recorded
+text, which streams one token (``split``) per event and ends like a real server's at ``stop`` or ``max_tokens``
+(see ``generate``); every request is recorded with its headers and body, and a stream the client closed is recorded
 with the time it was noticed.
 
 Run alone (the editor tests point code-server at it): ``python -m tests.helpers.openai_fake --port P --log F``
@@ -44,6 +45,11 @@ def default_answer(prompt: str) -> str:
     return "print('remote')\n"
 
 
+def three_characters(text: str) -> list[str]:
+    """The default tokens: three characters each."""
+    return [text[i : i + 3] for i in range(0, len(text), 3)]
+
+
 @dataclass
 class Seen:
     method: str
@@ -63,15 +69,22 @@ class _Server(ThreadingHTTPServer):
 
 
 class FakeOpenAI:
-    def __init__(self, key: str | None = None, token_s: float = 0.0, answer: Callable[[str], str] = default_answer):
+    def __init__(
+        self,
+        key: str | None = None,
+        token_s: float = 0.0,
+        answer: Callable[[str], str] = default_answer,
+        port: int = 0,
+    ):
         self.key, self.token_s, self.answer = key, token_s, answer
+        self.split: Callable[[str], list[str]] = three_characters  # the answer's tokens: one streamed event each
         self.fault: str | None = None
         self.retry_after = "1"
         self.models: list[dict] = [{"id": MODEL, "object": "model", "max_model_len": 4096}]
         self.tokenize: Callable[[str], list[int]] | None = None  # None: no tokenize endpoint (404)
         self.seen: list[Seen] = []
         self.log: Path | None = None
-        self._server = _Server(("127.0.0.1", 0), _handler(self))
+        self._server = _Server(("127.0.0.1", port), _handler(self))
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
@@ -92,6 +105,24 @@ class FakeOpenAI:
     def __exit__(self, *exc: object) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+    def generate(self, body: dict) -> tuple[list[str], str]:
+        """The events' texts and the finish reason, as vLLM and llama.cpp's servers end a generation.
+
+        The answer stops before the first of ``stop`` (the stop string is not sent: finish_reason "stop"), or
+        after ``max_tokens`` tokens (finish_reason "length"; default 16, null: no limit). Ending needs one more
+        token (the end of sequence or the one holding the stop string), so an answer of exactly ``max_tokens``
+        tokens is cut too. An empty answer is one event with no text.
+        """
+        text = self.answer(str(body.get("prompt", "")))
+        stops = body.get("stop") or []
+        for stop in [stops] if isinstance(stops, str) else stops:
+            text = text.split(stop, 1)[0] if stop else text
+        pieces = [piece for piece in self.split(text) if piece]
+        limit = body.get("max_tokens", 16)
+        if limit is not None and len(pieces) >= int(limit):
+            return pieces[: int(limit)] or [""], "length"
+        return pieces or [""], "stop"
 
     def record(self, seen: Seen) -> None:
         self.seen.append(seen)
@@ -185,11 +216,8 @@ def _handler(fake: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
             self._stream(seen)
 
         def _stream(self, seen: Seen) -> None:
-            body = seen.body or {}
-            text = fake.answer(str(body.get("prompt", "")))
-            for stop in body.get("stop") or []:
-                text = text.split(stop, 1)[0]
-            pieces = [text[i : i + 3] for i in range(0, len(text), 3)][: int(body.get("max_tokens", 16))]
+            pieces, finish = fake.generate(seen.body or {})
+            model = str((seen.body or {}).get("model") or MODEL)  # as vLLM, the model asked for
             self.send_response(200)
             self.send_header("content-type", "text/event-stream")
             self.send_header("transfer-encoding", "chunked")
@@ -204,8 +232,8 @@ def _handler(fake: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
                         return
                     last = i == len(pieces) - 1
                     done = last and fake.fault != "no-done"  # no-done: [DONE] without a finish_reason (superseded)
-                    choice = {"index": 0, "text": piece, "finish_reason": "stop" if done else None}
-                    event = {"id": "cmpl-1", "object": "text_completion", "model": MODEL, "choices": [choice]}
+                    choice = {"index": 0, "text": piece, "finish_reason": finish if done else None}
+                    event = {"id": "cmpl-1", "object": "text_completion", "model": model, "choices": [choice]}
                     data = b"data: {not json\n\n" if fake.fault == "malformed" and i == 1 else None
                     self._chunk(data or f"data: {json.dumps(event)}\n\n".encode())
                     seen.events_sent += 1
@@ -228,11 +256,8 @@ def main() -> None:
     )
     parser.add_argument("--key", help="the API key it requires (401 without it); default: none")
     args = parser.parse_args()
-    fake = FakeOpenAI(key=args.key)
+    fake = FakeOpenAI(key=args.key, port=args.port)
     fake.log = args.log
-    if args.port:
-        fake._server.server_close()
-        fake._server = _Server(("127.0.0.1", args.port), _handler(fake))
     print(fake.url, flush=True)
     fake._server.serve_forever()
 
