@@ -6,6 +6,7 @@ Inline:          inline_context -> inline_prompt -> (engine) -> inline_text
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .comments import code_range_after_comment, find_instruction_comment
@@ -41,18 +42,18 @@ class AskPlan:
     indent: str
 
 
-def _clamp_lines(lines: list[str], start_line: int, end_line: int) -> tuple[int, int]:
+def _clamp_lines(lines: Sequence[str], start_line: int, end_line: int) -> tuple[int, int]:
     start_line = max(0, min(start_line, len(lines) - 1))
     return start_line, max(start_line, min(end_line, len(lines) - 1))
 
 
-def _plan(lines: list[str], first: int, last: int, request: str) -> AskPlan:
+def _plan(lines: Sequence[str], first: int, last: int, request: str) -> AskPlan:
     code_lines = lines[first : last + 1]
     indent = next((leading_indent(line) for line in code_lines if line.strip()), "")
     return AskPlan(request, first, last, "\n".join(code_lines), indent)
 
 
-def plan_ask(lines: list[str], start_line: int, end_line: int, language_id: str) -> AskPlan | None:
+def plan_ask(lines: Sequence[str], start_line: int, end_line: int, language_id: str) -> AskPlan | None:
     """The instruction comment above or atop the selection and the code lines below it."""
     if not lines:
         return None
@@ -66,7 +67,7 @@ def plan_ask(lines: list[str], start_line: int, end_line: int, language_id: str)
     return _plan(lines, *code_range, comment.text)
 
 
-def plan_selection(lines: list[str], start_line: int, end_line: int, request: str) -> AskPlan | None:
+def plan_selection(lines: Sequence[str], start_line: int, end_line: int, request: str) -> AskPlan | None:
     """A free-text request (no comment needed) about the selection's whole lines."""
     if not lines:
         return None

@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         server.start_tcp(args.host, args.port)
     else:
         server.start_io()
-    return 0
+    return server.exit_code
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ Pure functions over the document's lines (the caller splits on "\\n" and strips 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 HASH = ("#",)
@@ -175,7 +176,7 @@ def comment_text(line: str, language_id: str) -> str | None:
     return words
 
 
-def _block_down(lines: list[str], i: int, last: int, language_id: str) -> list[tuple[int, str]] | None:
+def _block_down(lines: Sequence[str], i: int, last: int, language_id: str) -> list[tuple[int, str]] | None:
     """A multi-line block comment opening on line i and closing (with nothing after) by line ``last``."""
     stripped = lines[i].strip()
     for opener, closer in block_markers(language_id):
@@ -191,7 +192,7 @@ def _block_down(lines: list[str], i: int, last: int, language_id: str) -> list[t
     return None
 
 
-def _block_up(lines: list[str], i: int, language_id: str) -> list[tuple[int, str]] | None:
+def _block_up(lines: Sequence[str], i: int, language_id: str) -> list[tuple[int, str]] | None:
     """A multi-line block comment closing on line i (nothing after it) and opening alone on an earlier line."""
     stripped = lines[i].strip()
     for opener, closer in block_markers(language_id):
@@ -208,7 +209,7 @@ def _block_up(lines: list[str], i: int, language_id: str) -> list[tuple[int, str
     return None
 
 
-def _collect_down(lines: list[str], first: int, last: int, language_id: str) -> list[tuple[int, str]]:
+def _collect_down(lines: Sequence[str], first: int, last: int, language_id: str) -> list[tuple[int, str]]:
     found: list[tuple[int, str]] = []
     i = first
     while i <= last:
@@ -225,7 +226,7 @@ def _collect_down(lines: list[str], first: int, last: int, language_id: str) -> 
     return found
 
 
-def _collect_up(lines: list[str], last: int, language_id: str) -> list[tuple[int, str]]:
+def _collect_up(lines: Sequence[str], last: int, language_id: str) -> list[tuple[int, str]]:
     found: list[tuple[int, str]] = []
     i = last
     while i >= 0:
@@ -256,13 +257,13 @@ def _make(found: list[tuple[int, str]]) -> InstructionComment | None:
     return InstructionComment(words, found[0][0], found[-1][0])
 
 
-def _clamp(lines: list[str], start_line: int, end_line: int) -> tuple[int, int]:
+def _clamp(lines: Sequence[str], start_line: int, end_line: int) -> tuple[int, int]:
     start_line = max(0, min(start_line, len(lines) - 1))
     return start_line, max(start_line, min(end_line, len(lines) - 1))
 
 
 def find_instruction_comment(
-    lines: list[str], start_line: int, end_line: int, language_id: str
+    lines: Sequence[str], start_line: int, end_line: int, language_id: str
 ) -> InstructionComment | None:
     """The comment atop the selection (after blank lines), else the one directly above it, else None."""
     if not lines:
@@ -281,7 +282,7 @@ def find_instruction_comment(
 
 
 def code_range_after_comment(
-    lines: list[str], start_line: int, end_line: int, comment: InstructionComment
+    lines: Sequence[str], start_line: int, end_line: int, comment: InstructionComment
 ) -> tuple[int, int] | None:
     """The selection's code lines (blank edges trimmed): below the comment when it sits atop the selection."""
     if not lines:

@@ -283,7 +283,8 @@ def code_server_scenario(script: str, vsix: Path, model: Path, name: str, timeou
 
 def test_vscode_end_to_end(vsix, model):
     """Install the .vsix in code-server: the lightbulb's Ask Magicoder, Magicoder: Ask…, ghost text + Tab, the
-    status bar, Toggle Inline Completions, Restart Server, a live settings change, Cancel (e2e/run.mjs)."""
+    status bar, Toggle Inline Completions, Restart Server, a live settings change, Cancel, a line typed above
+    the selection while the answer streams (e2e/run.mjs)."""
     results = code_server_scenario("run.mjs", vsix, model, "e2e", timeout=480)
 
     async def expected() -> tuple[str, str, str]:
@@ -302,6 +303,10 @@ def test_vscode_end_to_end(vsix, model):
     assert results["afterTab"] == results["afterInstruction"] + results["typed"] + completion
     assert results["status"].strip().startswith("Magicoder CPU · "), results["status"]  # provider, then tok/s
     assert results["status"].strip().endswith(" tok/s"), results["status"]
+    # A line typed at the top while Ask Magicoder answered on line 1: the answer replaced line 1 below it.
+    typed, before, after = results["typedAbove"], results["beforeRebase"], results["afterRebase"]
+    assert after.startswith(typed + "\n") and after.endswith(before[before.index("\n") :])
+    assert after != f"{typed}\n{before}", "the answer was not applied"
 
 
 def test_vscode_folder_settings_cannot_redirect_the_endpoint(vsix, model):

@@ -1,9 +1,11 @@
-"""magicoder.ask in process, when it must not edit: bad arguments, stale or closed documents, selections that
-do not fit, answers without code, a refusing editor, a failing or missing engine, cancellation."""
+"""magicoder.ask in process, when it must not edit: bad arguments, stale or closed documents, lines the user
+changed during the answer, selections that do not fit, answers without code, a refusing editor, a failing or
+missing engine, cancellation. Typing elsewhere during the answer: test_handlers_ask_rebase.py."""
 
 from __future__ import annotations
 
 import asyncio
+import tempfile
 import time
 
 import pytest
@@ -13,14 +15,16 @@ from lsp_server.errors import InvalidParams, RequestCancelled, RequestFailed
 from lsp_server.fake_engine import SILENT_REQUEST
 from lsp_server.handlers.actions import ask_argument
 from lsp_server.handlers.ask import execute_ask
+from lsp_server.handlers.delivery import REVIEW, SHOW
 from lsp_server.tasks import FIX, TESTS
 from tests.helpers.positions import span
-from tests.helpers.recording_host import RecordingHost, fake, make_host, start_host
+from tests.helpers.recording_host import RecordingHost, fake, make_host, start_host, while_answering
 from tests.helpers.waiting import wait_until
 
 URI = "file:///work/app.py"
 SMALL = "# add one\ndef f(x):\n    return x\n"
 WHOLE = span(0, 0, 2, 12)
+ANSWER = "# fake: add one\ndef f(x):\n    return x"  # what the fake engine answers for WHOLE
 # The fake engine echoes the selection: far more than maxNewTokens (256) tokens, 5 s at 20 ms a token.
 BIG = "# make it faster\n" + "".join(f"value_{i} = compute({i}, {i} * 2)\n" for i in range(60))
 STOPPED_WITHIN_S = 2.0
@@ -170,31 +174,34 @@ async def test_an_edit_the_editor_refuses_is_reported(host: RecordingHost, resul
     assert outcome["applied"] is False and host.shown_documents == []  # no test file to show
 
 
-async def answer_then(host: RecordingHost, monkeypatch, meanwhile) -> dict:
-    """Run the ask with ``meanwhile()`` done right after the generation (while the user had the editor)."""
-    generate = host.model.generate
-
-    async def then(*args, **kwargs):
-        result = await generate(*args, **kwargs)
-        meanwhile()
-        return result
-
-    monkeypatch.setattr(host.model, "generate", then)
-    return await execute_ask(host, argument(host))
-
-
-@pytest.mark.parametrize("meanwhile", ["typed", "closed"])
-async def test_a_document_changed_or_closed_during_the_answer_is_not_overwritten(host, monkeypatch, meanwhile):
-    def act() -> None:
-        if meanwhile == "typed":
-            host.change(URI, SMALL + "# typed meanwhile\n", version=2)
-        else:
-            host.close(URI)
-
-    outcome = await answer_then(host, monkeypatch, act)
-    reason = "the document changed while Magicoder was answering; nothing was changed"
-    assert outcome["applied"] is False and outcome["reason"] == reason
-    assert host.applied == [] and host.messages == [(types.MessageType.Warning, f"Magicoder: {reason}")]
+@pytest.mark.parametrize(
+    ("meanwhile", "why"),
+    [
+        ("typed inside", "the selected lines changed while Magicoder was answering"),
+        ("replaced", "the document changed while Magicoder was answering in a way that cannot be followed"),
+        ("closed", "the document was closed while Magicoder was answering"),
+    ],
+)
+async def test_lines_changed_or_closed_during_the_answer_are_not_overwritten_and_the_answer_is_kept(
+    host, monkeypatch, tmp_path, meanwhile, why
+):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    acts = {
+        "typed inside": lambda: host.edit(URI, span(2, 11, 2, 12), "x + 1"),
+        "replaced": lambda: host.change(URI, SMALL + "# typed meanwhile\n", version=2),  # a full-document change
+        "closed": lambda: host.close(URI),
+    }
+    while_answering(host, monkeypatch, acts[meanwhile])
+    outcome = await execute_ask(host, argument(host))
+    (kept,) = tmp_path.glob("magicoder-app-answer-*.py")
+    assert outcome["applied"] is False
+    assert outcome["reason"] == f"{why}, so nothing was changed; the answer is in {kept}"
+    assert outcome["answer"] == ANSWER and outcome["answerUri"] == kept.as_uri() and kept.read_text() == ANSWER + "\n"
+    assert host.applied == [] and host.messages == []
+    await wait_until(lambda: host.message_requests, what="the offer")
+    (request,) = host.message_requests
+    actions = [SHOW, REVIEW] if meanwhile == "typed inside" else [SHOW]  # review: lines it can still find
+    assert request == (types.MessageType.Warning, f"Magicoder: {outcome['reason']}", actions)
 
 
 async def test_writing_tests_for_an_unsaved_document_is_refused_before_generating():

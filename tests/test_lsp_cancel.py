@@ -20,6 +20,7 @@ from tests.helpers.lsp_session import (
     code_actions,
     fake_server,
     inline,
+    kept_answer,
     open_doc,
     progress_reports,
     run_action,
@@ -68,7 +69,9 @@ async def test_a_document_changed_during_the_answer_is_not_overwritten(client: R
     outcome = await task
     assert outcome["applied"] is False and "changed while Magicoder was answering" in outcome["reason"]
     assert client.applied_edits == []
-    assert [m.type for m in client.messages] == [types.MessageType.Warning]
+    await wait_until(lambda: client.message_requests, what="the kept answer to be offered")
+    assert [m.type for m in client.message_requests] == [types.MessageType.Warning] and client.messages == []
+    assert kept_answer(outcome) == outcome["answer"] + "\n"
 
 
 async def test_progress_cancel_stops_the_generation(client: RecordingClient):

@@ -54,5 +54,5 @@ async def test_notifications_leave_no_futures_behind():
             )
         )
     await asyncio.sleep(0.05)
-    assert server.workspace.get_text_document(URI).source == "x" * 500  # the changes were applied
+    assert server.document(URI).text.text == "x" * 500  # the changes were applied
     assert len(protocol._request_futures) < 5, len(protocol._request_futures)

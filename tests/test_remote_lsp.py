@@ -37,6 +37,7 @@ from tests.helpers.lsp_session import (
     config,
     finish,
     inline,
+    kept_answer,
     open_doc,
     run_action,
     send,
@@ -165,7 +166,7 @@ async def test_a_document_changed_during_the_answer_is_not_overwritten(long: Rec
     change_doc(long, URI, SOURCE + "# typed meanwhile\n", version=2)
     outcome = await asyncio.wait_for(task, 60)
     assert outcome["applied"] is False and "changed while Magicoder was answering" in outcome["reason"]
-    assert long.applied_edits == []
+    assert long.applied_edits == [] and kept_answer(outcome) == outcome["answer"] + "\n"  # kept for the user
 
 
 async def test_inline_completion_comes_from_the_server(client: RecordingClient, llama_server: LlamaServer, engine):

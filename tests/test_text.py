@@ -49,7 +49,7 @@ def test_lines_end_at_any_lsp_line_break(text):
 def test_unicode_line_separators_are_not_line_breaks():
     """str.splitlines would split at U+2028 and form feeds; LSP does not."""
     doc = DocumentText("a\u2028b\x0cc\nd")
-    assert doc.lines == ["a\u2028b\x0cc", "d"]
+    assert list(doc.lines) == ["a\u2028b\x0cc", "d"]
 
 
 def test_offsets_and_positions_round_trip_with_emoji_and_crlf():
@@ -72,4 +72,4 @@ def test_lines_outside_the_document_are_invalid_params():
         doc.offset_at(2, 0)
     with pytest.raises(InvalidParams):
         doc.check_line(-1)
-    assert DocumentText("").lines == [""] and DocumentText("").offset_at(0, 5) == 0
+    assert list(DocumentText("").lines) == [""] and DocumentText("").offset_at(0, 5) == 0

@@ -1,7 +1,7 @@
 // End to end in a real VS Code (code-server + headless Chromium): install the .vsix, Ask Magicoder
 // from the lightbulb, Magicoder: Ask… with an instruction, accept ghost text with Tab, check the status
-// bar; screenshots and results.json go to the artifacts folder. Every process it starts is stopped by
-// pid at the end, also on failure.
+// bar, cancel an answer, type above the selection while an answer streams; screenshots and results.json
+// go to the artifacts folder. Every process it starts is stopped by pid at the end, also on failure.
 //
 //   node e2e/run.mjs --model DIR [--python PY] [--vsix FILE] [--code-server BIN] [--run-dir DIR] [--artifacts DIR]
 import * as fs from "node:fs";
@@ -16,9 +16,10 @@ const ASK_LINES = { first: 4, count: 6 };
 const INSTRUCTION = "add type hints";
 const ACTION = "Ask Magicoder: return the sum of the squares of xs";
 const TYPED = "    result = ";
+const TYPED_ABOVE = "# typed while Magicoder answered";
 
 const opt = cliOptions("editor-e2e");
-const { results, step } = recorder({ sample: SAMPLE, typed: TYPED, instruction: INSTRUCTION });
+const { results, step } = recorder({ sample: SAMPLE, typed: TYPED, instruction: INSTRUCTION, typedAbove: TYPED_ABOVE });
 
 const starts = (userData) => magicoderLog(userData).split("starting the server:").length - 1;
 
@@ -168,18 +169,48 @@ async function cancelFromProgress(t) {
   step("Ask cancelled from the progress notification");
 }
 
+/**
+ * A line typed at the top of the file while Ask Magicoder answers (the same long answer as the one cancelled
+ * above: maxNewTokens is still 3000): the answer replaces the selected line where it is now, below the new one.
+ */
+async function typeAboveWhileAnswering(t) {
+  const before = t.read();
+  await askWithInstruction(t.wb, "rewrite everything"); // line 1
+  const cancel = t.wb.page.locator(".notification-toast .monaco-button", { hasText: "Cancel" }).first();
+  await cancel.waitFor({ timeout: 30_000 });
+  // The server's progress replaces the extension's "asking…": the answer is generating.
+  const generating = async () => (await t.wb.notifications()).some((n) => n.includes("Cancel") && !n.includes("asking…"));
+  await until("the answer to stream into the progress notification", generating, 30_000);
+  await t.wb.keyboard.press("Control+Home");
+  await t.wb.keyboard.press("Enter");
+  await t.wb.keyboard.press("ArrowUp");
+  await t.wb.keyboard.type(TYPED_ABOVE);
+  await t.shot("12-typed-while-answering");
+  await t.wb.save(); // the answer, still to come, then makes the file dirty again
+  const how = await answerApplied(t.wb, t.shot, "13-answer-below-the-typed-line", t.file);
+  const answer = await until("the answer's log line", () => lastAskResult(t.dirs.userData)?.rebased && lastAskResult(t.dirs.userData), 30_000);
+  results.beforeRebase = before;
+  results.afterRebase = t.read();
+  const rest = before.slice(before.indexOf("\n")); // from the end of line 1
+  const after = results.afterRebase;
+  if (!after.startsWith(`${TYPED_ABOVE}\n`) || !after.endsWith(rest) || after === `${TYPED_ABOVE}\n${before}`) {
+    throw new Error(`the answer did not replace line 1 below the typed line: ${JSON.stringify(after.slice(0, 200))}`);
+  }
+  step("answer applied below a line typed meanwhile", { how, answer });
+}
+
 /** No errors in the extension's log; Magicoder: Show Logs opens it. */
 async function logs(t) {
   const errors = magicoderLog(t.dirs.userData).split("\n").filter((line) => line.includes("[error]"));
   if (errors.length) throw new Error(`errors in the Magicoder log:\n${errors.join("\n")}`);
   await t.wb.command("Magicoder: Show Logs");
   await t.wb.page.waitForTimeout(1000);
-  await t.shot("12-logs");
+  await t.shot("14-logs");
 }
 
 const STEPS = [
   serverReady, askFromLightbulb, askWithAnInstruction, acceptGhostText, statusBar, toggleInlineCompletions,
-  restartServer, settingAppliedLive, cancelFromProgress, logs,
+  restartServer, settingAppliedLive, cancelFromProgress, typeAboveWhileAnswering, logs,
 ];
 
 const file = (dirs) => path.join(dirs.workspace, "sample.py");

@@ -2,8 +2,9 @@
 
 The argument is {uri, version, range, task?, instruction?} (task: ask | fix | explain | docstring | tests).
 The answer streams into a cancellable work-done progress; then an edit replaces the selected lines
-(ask, fix, docstring), goes to the end of a test file (tests), or is shown as text (explain). If the
-document changed meanwhile, nothing is overwritten and the user is told. A selection too long for
+(ask, fix, docstring), goes to the end of a test file (tests), or is shown as text (explain). Lines the
+user's typing meanwhile moved are replaced where they are now; if the user changed them, nothing is
+overwritten and the answer is kept for them (delivery.py). A selection too long for
 the context budget is refused with a message saying so (never silently truncated); an answer cut
 short by maxNewTokens is delivered with a warning, as an edit needing confirmation where the
 editor supports change annotations.
@@ -41,6 +42,7 @@ from ..tasks import (
 from ..testfiles import path_for_tests
 from ..text import DocumentText
 from .actions import ASK_COMMAND
+from .delivery import Asked, deliver_rewrite, outcome_of
 from .edits import append_position, ensure_file, supports_create, text_edit
 from .host import Document, Host, selection_lines
 
@@ -194,40 +196,15 @@ async def execute_ask(host: Host, args: object) -> dict:
             f"Magicoder: the answer was cut at {len(result.token_ids)} tokens (setting maxNewTokens): review the edit",
         )
     preview = host.settings.preview_edits or truncated
-    deliver = _deliver_tests if request.task == TESTS else _deliver_rewrite
-    return {**summary, **await deliver(host, doc, plan, code, preview)}
+    if request.task == TESTS:
+        return {**summary, **await _deliver_tests(host, doc, plan, code, preview)}
+    asked = Asked(doc, plan.start_line, plan.end_line, f"{TITLE}: {one_line(plan.request, 60)}")
+    return {**summary, **await deliver_rewrite(host, asked, code, preview)}
 
 
 def _refuse(host: Host, reason: str) -> dict:
     host.show_message(types.MessageType.Warning, f"Magicoder: {reason}")
     return {"applied": False, "reason": reason}
-
-
-def _live_version(host: Host, uri: str) -> int | str | None:
-    try:
-        return host.document(uri).version
-    except InvalidParams:
-        return "closed"
-
-
-async def _apply(host: Host, edit: types.WorkspaceEdit, label: str) -> dict:
-    response = await host.apply_edit(edit, label)
-    applied = bool(response and response.applied)
-    return (
-        {"applied": applied}
-        if applied
-        else {"applied": False, "reason": (response and response.failure_reason) or "the editor did not apply the edit"}
-    )
-
-
-async def _deliver_rewrite(host: Host, doc: Document, plan: AskPlan, code: str, preview: bool) -> dict:
-    if _live_version(host, doc.uri) != doc.version:
-        return _refuse(host, "the document changed while Magicoder was answering; nothing was changed")
-    end = types.Position(plan.end_line, doc.text.line_end_column(plan.end_line, host.encoding))
-    edit_range = types.Range(types.Position(plan.start_line, 0), end)
-    label = f"{TITLE}: {one_line(plan.request, 60)}"
-    edit = text_edit(host.client_capabilities, doc.uri, doc.version, edit_range, code, label, preview)
-    return await _apply(host, edit, label)
 
 
 async def _deliver_tests(host: Host, doc: Document, plan: AskPlan, code: str, preview: bool) -> dict:
@@ -250,7 +227,7 @@ async def _deliver_tests(host: Host, doc: Document, plan: AskPlan, code: str, pr
             ensure_file(target)
     label = f"{TITLE}: tests for {doc.path.name}"
     edit = text_edit(caps, uri, version, types.Range(at, at), separator + code + "\n", label, preview, create)
-    outcome = await _apply(host, edit, label)
+    outcome = outcome_of(await host.apply_edit(edit, label))
     if outcome["applied"]:
         await host.show_document(uri)
     return {**outcome, "file": uri}

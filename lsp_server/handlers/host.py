@@ -2,28 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Protocol
 
 from lsprotocol import types
 
+from ..changelog import TextChange
+from ..documents import Document
 from ..engine.api import CancelToken
 from ..errors import InvalidParams
 from ..model_host import ModelHost
 from ..settings import Settings
-from ..text import DocumentText
 
-
-@dataclass(frozen=True)
-class Document:
-    """An open document as it is now."""
-
-    uri: str
-    language_id: str
-    version: int | None
-    text: DocumentText
-    path: Path | None  # on disk, for file: URIs
+__all__ = ["Document", "Host", "Progress", "check_position", "selection_lines"]
 
 
 class Progress(Protocol):
@@ -47,7 +37,15 @@ class Host(Protocol):
         """An open document; InvalidParams when it is not open (never read from disk)."""
 
     def open_documents(self) -> list[Document]: ...
+    def changes_since(self, uri: str, version: int) -> list[TextChange] | None:
+        """The changes that led from ``version`` of an open document to its version now (didChange's
+        incremental changes, in order); None when they are not known (a full replacement, too long ago)."""
+
     def show_message(self, kind: types.MessageType, text: str) -> None: ...
+    async def show_message_request(self, kind: types.MessageType, text: str, actions: list[str]) -> str | None:
+        """A message with action buttons; the title of the one the user chose (None: none, or no answer; an
+        editor that cannot show one gets the message without them)."""
+
     def log_message(self, kind: types.MessageType, text: str) -> None: ...
     def track_request(self, cancel: CancelToken) -> None:
         """Let $/cancelRequest of the request being handled cancel ``cancel``."""

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 
+from ..changelog import text_changes
 from ..errors import LspError
 from ..handlers import config
 from ..handlers.actions import ASK_COMMAND, KINDS, code_actions
@@ -50,6 +51,7 @@ def register(server: MagicoderServer) -> MagicoderServer:
     @server.feature(types.INITIALIZE)
     def initialize(ls: MagicoderServer, params: types.InitializeParams) -> None:
         config.initialize(ls, params.initialization_options)
+        ls.watch_parent(params.process_id)
         # Clients without inline completion (Neovim, older VS Code) get the answer as a completion item.
         if not _has_inline_completion(ls) and types.TEXT_DOCUMENT_COMPLETION not in ls.protocol.fm.features:
             ls.feature(types.TEXT_DOCUMENT_COMPLETION, types.CompletionOptions(resolve_provider=False))(_completion)
@@ -66,9 +68,19 @@ def register(server: MagicoderServer) -> MagicoderServer:
     def api_key(ls: MagicoderServer, params: object) -> None:
         config.api_key(ls, params)  # the params hold a secret: never logged
 
+    # After the document store's own handling (sync.py): the change log that answers are placed through.
+    @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
+    def did_open(ls: MagicoderServer, params: types.DidOpenTextDocumentParams) -> None:
+        ls.change_log.opened(params.text_document.uri, params.text_document.version)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
+    def did_change(ls: MagicoderServer, params: types.DidChangeTextDocumentParams) -> None:
+        document = params.text_document
+        ls.change_log.changed(document.uri, document.version, text_changes(params.content_changes))
+
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls: MagicoderServer, params: types.DidCloseTextDocumentParams) -> None:
-        ls.closed(params.text_document.uri)
+        ls.change_log.closed(params.text_document.uri)
 
     @server.feature(types.WINDOW_WORK_DONE_PROGRESS_CANCEL)
     def progress_cancel(ls: MagicoderServer, params: types.WorkDoneProgressCancelParams) -> None:
@@ -77,6 +89,10 @@ def register(server: MagicoderServer) -> MagicoderServer:
     @server.feature(types.SHUTDOWN)
     def shutdown(ls: MagicoderServer, params: None) -> None:
         ls.cancel_everything()  # no generation outlives the session
+
+    @server.feature(types.EXIT)
+    def exit_(ls: MagicoderServer, params: None) -> None:
+        ls.ending(0 if ls.protocol._shutdown else 1)  # pygls' rule for the status it then exits with
 
     @server.feature(
         types.TEXT_DOCUMENT_CODE_ACTION,

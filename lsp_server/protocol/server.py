@@ -11,7 +11,6 @@ import uuid
 from collections import deque
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote
 
 from lsprotocol import types
 from pygls.exceptions import FeatureRequestError, JsonRpcException
@@ -20,19 +19,26 @@ from pygls.lsp.server import LanguageServer
 from pygls.uris import to_fs_path
 
 from .. import __version__
+from ..changelog import ChangeLog, TextChange
+from ..documents import Document, DocumentStore
 from ..engine.api import CancelToken
 from ..errors import InvalidParams
-from ..handlers.host import Document
 from ..handlers.inline import InlineCompleter
 from ..model_host import EngineFactory, ModelHost, real_engine
+from ..parent_watch import ParentWatch
 from ..settings import SECTION, Settings
-from ..text import DocumentText
 from .jsonrpc import PARSE_ERROR, WORK_DONE_TOKEN, MagicoderProtocol
 from .stdio import PipeReader, pipe_readable
 
 log = logging.getLogger(__name__)
 CANCELLED_IDS_KEPT = 64
 CLIENT_TIMEOUT_S = 10.0  # for the server's own requests that it waits on (progress create, configuration)
+
+
+def _fs_path(uri: str) -> Path | None:
+    """The file a file: URI names (None for other schemes)."""
+    path = to_fs_path(uri) if uri.startswith("file:") else None
+    return Path(path) if path else None
 
 
 class _NoProgress:
@@ -68,33 +74,32 @@ class MagicoderServer(LanguageServer):
         self.model = ModelHost(self, engine_factory)
         self.inline = InlineCompleter(self)
         self._cancels: dict[tuple[str, Any], CancelToken] = {}
-        self._texts: dict[str, DocumentText] = {}
+        self.documents = DocumentStore(_fs_path)  # filled by DocumentSync (sync.py)
         self._cancelled_ids: deque[int | str] = deque(maxlen=CANCELLED_IDS_KEPT)
+        self._parent_watch: ParentWatch | None = None
+        self.exit_code = 0
+        self.change_log = ChangeLog()  # fed by didOpen/didChange/didClose (features.py)
 
     # -- documents -------------------------------------------------------------------------
     @property
     def encoding(self) -> str:
         return str(self.server_capabilities.position_encoding or types.PositionEncodingKind.Utf16)
 
-    def _snapshot(self, uri: str, doc: Any) -> Document:
-        text = self._texts.get(uri)
-        if text is None or text.text is not doc.source:
-            text = self._texts[uri] = DocumentText(doc.source)
-        path = to_fs_path(doc.uri) if doc.uri.startswith("file:") else None
-        return Document(doc.uri, doc.language_id or "", doc.version, text, Path(path) if path else None)
-
     def document(self, uri: str) -> Document:
-        key = unquote(uri)
-        doc = self.workspace.text_documents.get(key)
+        doc = self.documents.get(uri)
         if doc is None:
             raise InvalidParams(f"document {uri} is not open")
-        return self._snapshot(key, doc)
+        return doc
 
     def open_documents(self) -> list[Document]:
-        return [self._snapshot(key, doc) for key, doc in list(self.workspace.text_documents.items())]
+        return self.documents.all()
 
-    def closed(self, uri: str) -> None:
-        self._texts.pop(unquote(uri), None)
+    def changes_since(self, uri: str, version: int) -> list[TextChange] | None:
+        try:
+            now = self.document(uri).version
+        except InvalidParams:
+            return None
+        return self.change_log.since(uri, version, now)
 
     # -- messages to the client ------------------------------------------------------------
     def notify(self, method: str, params: dict) -> None:
@@ -102,6 +107,19 @@ class MagicoderServer(LanguageServer):
 
     def show_message(self, kind: types.MessageType, text: str) -> None:
         self.window_show_message(types.ShowMessageParams(kind, text))
+
+    async def show_message_request(self, kind: types.MessageType, text: str, actions: list[str]) -> str | None:
+        items = [types.MessageActionItem(title) for title in actions]
+        try:  # no time limit: the user answers when they like
+            chosen = await self.window_show_message_request_async(types.ShowMessageRequestParams(kind, text, items))
+        except JsonRpcException as exc:  # an editor without it: the message alone
+            log.warning("the client did not answer: %r", exc)
+            self.show_message(kind, text)
+            return None
+        except ConnectionError as exc:
+            log.warning("the client did not answer: %r", exc)
+            return None
+        return chosen.title if chosen else None
 
     def log_message(self, kind: types.MessageType, text: str) -> None:
         self.window_log_message(types.LogMessageParams(kind, text))
@@ -180,6 +198,23 @@ class MagicoderServer(LanguageServer):
     def cancel_everything(self) -> None:
         for key in list(self._cancels):
             self._cancel(key)
+
+    # -- the end of the session ------------------------------------------------------------
+    def ending(self, code: int) -> None:
+        """``exit``, or the editor gone: no generation outlives the session; ``code`` is the exit status
+        (LSP: 0 after shutdown, else 1), which pygls' stdio loop swallows and the command returns."""
+        self.cancel_everything()
+        self.exit_code = code
+
+    def watch_parent(self, pid: int | None) -> None:
+        """Exit when the process that started the server (initialize's processId; None: none) has ended."""
+        if pid is not None:
+            self._parent_watch = ParentWatch.start(pid, self._parent_gone)
+
+    def _parent_gone(self) -> None:
+        self.ending(1)
+        self.protocol.cancel_requests()  # as shutdown does: the loop closes with no request half-handled
+        raise SystemExit(1)  # out of the event loop, as pygls' exit does
 
     # -- stdio -----------------------------------------------------------------------------
     def _start_io_async(self, stdin: Any = None, stdout: Any = None) -> None:

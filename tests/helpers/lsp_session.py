@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from urllib.parse import urlparse
+from urllib.request import url2pathname
 
 import pytest_lsp
 from lsprotocol import types
@@ -33,6 +36,10 @@ class RecordingClient(LanguageClient):
         self.applied_edits: list[types.ApplyWorkspaceEditParams] = []
         self.statuses: list[dict] = []
         self.apply_result = types.ApplyWorkspaceEditResult(applied=True)  # what it answers workspace/applyEdit
+        # When set, answers workspace/applyEdit instead (an editor applying the edit to its documents).
+        self.on_apply_edit: Callable[[types.ApplyWorkspaceEditParams], types.ApplyWorkspaceEditResult] | None = None
+        self.message_requests: list[types.ShowMessageRequestParams] = []
+        self.message_choice: str | None = None  # the action the user picks in window/showMessageRequest
         self.shut_down = False  # the test ended the session itself
 
 
@@ -42,7 +49,12 @@ def make_client() -> RecordingClient:
     @client.feature(types.WORKSPACE_APPLY_EDIT)
     def apply_edit(params: types.ApplyWorkspaceEditParams) -> types.ApplyWorkspaceEditResult:
         client.applied_edits.append(params)
-        return client.apply_result
+        return client.on_apply_edit(params) if client.on_apply_edit else client.apply_result
+
+    @client.feature(types.WINDOW_SHOW_MESSAGE_REQUEST)
+    def show_message_request(params: types.ShowMessageRequestParams) -> types.MessageActionItem | None:
+        client.message_requests.append(params)
+        return types.MessageActionItem(client.message_choice) if client.message_choice else None
 
     @client.feature(STATUS)
     def status(params) -> None:
@@ -188,3 +200,12 @@ async def complete(client: LanguageClient, uri: str, position: types.Position):
     return await client.text_document_completion_async(
         types.CompletionParams(text_document=types.TextDocumentIdentifier(uri), position=position)
     )
+
+
+def kept_answer(outcome: dict) -> str:
+    """The text of the file an answer that edited nothing was saved to (magicoder.ask's answerUri); the file is
+    removed."""
+    kept = Path(url2pathname(urlparse(outcome["answerUri"]).path))
+    text = kept.read_text(encoding="utf-8")
+    kept.unlink()
+    return text

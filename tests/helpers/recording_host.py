@@ -8,13 +8,16 @@ documents the test opens, recording all that the handlers tell or ask the editor
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
+import pytest
 from lsprotocol import types
 
+from lsp_server.changelog import ChangeLog, TextChange
 from lsp_server.engine import CancelToken
 from lsp_server.errors import InvalidParams
 from lsp_server.fake_engine import fake_factory
@@ -85,15 +88,42 @@ class RecordingHost:
         self.configuration_requests = 0
         self.apply_result = types.ApplyWorkspaceEditResult(applied=True)
         self.configuration_answer: object = None
+        self.change_log = ChangeLog()
+        self.typing: list[Callable[[], None]] = []  # one for each coming workspace/applyEdit, first first
+        self.message_requests: list[tuple[types.MessageType, str, list[str]]] = []
+        self.message_choice: str | None = None  # the action the user picks in window/showMessageRequest
 
     # -- documents, as the test's editor has them ------------------------------------------
     def open(self, uri: str, text: str, language: str = "python", version: int | None = 1) -> Document:
         self._documents[uri] = Document(uri, language, version, DocumentText(text), _path(uri))
+        if version is not None:
+            self.change_log.opened(uri, version)
         return self._documents[uri]
 
     def change(self, uri: str, text: str, version: int) -> None:
         old = self._documents[uri]
-        self.open(uri, text, old.language_id, version)
+        self._documents[uri] = Document(uri, old.language_id, version, DocumentText(text), old.path)
+        self.change_log.changed(uri, version, None)
+
+    def edit(self, uri: str, edit_range: types.Range, new_text: str) -> Document:
+        """Replace a range of an open document (positions in the host's encoding): its next version."""
+        old = self._documents[uri]
+        assert old.version is not None, "an edit needs a versioned document"
+        text, (start, end) = old.text, (edit_range.start, edit_range.end)
+        begin, stop = (
+            text.offset_at(start.line, start.character, self._encoding),
+            text.offset_at(end.line, end.character, self._encoding),
+        )
+        self._documents[uri] = Document(
+            uri,
+            old.language_id,
+            old.version + 1,
+            DocumentText(text.text[:begin] + new_text + text.text[stop:]),
+            old.path,
+        )
+        change = TextChange(start.line, start.character, end.line, end.character, new_text)
+        self.change_log.changed(uri, old.version + 1, [change])
+        return self._documents[uri]
 
     def close(self, uri: str) -> None:
         del self._documents[uri]
@@ -115,8 +145,17 @@ class RecordingHost:
     def open_documents(self) -> list[Document]:
         return list(self._documents.values())
 
+    def changes_since(self, uri: str, version: int) -> list[TextChange] | None:
+        now = self._documents.get(uri)
+        return self.change_log.since(uri, version, now.version) if now else None
+
     def show_message(self, kind: types.MessageType, text: str) -> None:
         self.messages.append((kind, text))
+
+    async def show_message_request(self, kind: types.MessageType, text: str, actions: list[str]) -> str | None:
+        self.message_requests.append((kind, text, actions))
+        assert self.message_choice is None or self.message_choice in actions, (self.message_choice, actions)
+        return self.message_choice
 
     def log_message(self, kind: types.MessageType, text: str) -> None:
         self.logs.append((kind, text))
@@ -130,6 +169,14 @@ class RecordingHost:
 
     async def apply_edit(self, edit: types.WorkspaceEdit, label: str) -> types.ApplyWorkspaceEditResult:
         self.applied.append(AppliedEdit(edit, label))
+        if self.typing:
+            self.typing.pop(0)()
+        for change in edit.document_changes or []:
+            if not isinstance(change, types.TextDocumentEdit):
+                continue
+            doc = self._documents.get(change.text_document.uri)
+            if doc is not None and change.text_document.version not in (None, doc.version):
+                return types.ApplyWorkspaceEditResult(applied=False, failure_reason="the document changed")
         return self.apply_result
 
     async def show_document(self, uri: str) -> None:
@@ -180,6 +227,18 @@ async def start_host(
     host.statuses.clear()
     host.progress.clear()
     return host
+
+
+def while_answering(host: RecordingHost, monkeypatch: pytest.MonkeyPatch, act: Callable[[], object]) -> None:
+    """Do ``act`` at the end of each generation, before the answer is delivered (the user typing meanwhile)."""
+    generate = host.model.generate
+
+    async def then(*args: Any, **kwargs: Any) -> Any:
+        result = await generate(*args, **kwargs)
+        act()
+        return result
+
+    monkeypatch.setattr(host.model, "generate", then)
 
 
 def fake(mode: str = "echo", token_ms: float = 0.0) -> EngineFactory:
