@@ -11,6 +11,9 @@ from pathlib import Path
 import pytest
 from lsprotocol import types
 
+from lsp_server.errors import RequestFailed
+from lsp_server.handlers.actions import ask_argument
+from lsp_server.handlers.ask import execute_ask
 from lsp_server.handlers.delivery import MAX_REBASES, RESTLESS, REVIEW, SHOW, TOUCHED
 from lsp_server.tasks import DOCSTRING, FIX, TESTS, docstring_request
 from tests.helpers.clients import CLIENTS, NEOVIM, VSCODE
@@ -161,3 +164,22 @@ async def test_tests_go_to_their_file_whatever_was_typed_in_the_source(monkeypat
     create, fill = host.applied[0].edit.document_changes or []
     assert isinstance(create, types.CreateFile) and isinstance(fill, types.TextDocumentEdit)
     assert host.message_requests == []
+
+
+async def test_an_action_offered_before_a_line_was_typed_above_follows_its_selection():
+    host = await opened()
+    (offered,) = [ask_argument(host.document(URI), COMMENTED, "ask", None)]
+    host.edit(URI, TOP, "import sys\n")  # after the lightbulb offered the action, before it was picked
+    outcome = await execute_ask(host, [offered])
+    assert outcome["applied"] is True
+    version, edit = edit_of(host)
+    assert version == 4 and edit.range == area_range(1) and edit.new_text == ANSWER
+
+
+async def test_an_action_whose_selection_was_edited_since_it_was_offered_is_refused():
+    host = await opened()
+    (offered,) = [ask_argument(host.document(URI), COMMENTED, "ask", None)]
+    host.edit(URI, span(4, 0, 4, 0), "    ")  # inside the selection
+    with pytest.raises(RequestFailed, match=r"changed since the action was offered \(version 3, now 4\)"):
+        await execute_ask(host, [offered])
+    assert host.applied == [] and host.progress == []

@@ -26,6 +26,7 @@ from ..errors import InvalidParams, RequestCancelled, RequestFailed
 from ..magicoder import INSTRUCTION_HEADER
 from ..model_host import describe
 from ..prompts import MAX_CHARS_PER_TOKEN
+from ..rebase import follow
 from ..tasks import (
     ASK,
     DOCSTRING,
@@ -110,6 +111,26 @@ def _plan(doc: Document, start: int, end: int, request: AskRequest) -> AskPlan:
     return plan
 
 
+def _selection_now(host: Host, doc: Document, request: AskRequest) -> types.Range:
+    """The selection as it is in the document now: an action offered on an older version is followed through
+    the changes made since (typing above it moves it); RequestFailed when they touched it or are unknown."""
+    if request.version is None or request.version == doc.version:
+        return request.selection
+    changes = host.changes_since(doc.uri, request.version)
+    start, end = request.selection.start, request.selection.end
+    followed = (
+        None
+        if changes is None
+        else follow((start.line, start.character), (end.line, end.character), changes, host.encoding)
+    )
+    if followed is None or not followed[2]:
+        raise RequestFailed(
+            f"{doc.uri} changed since the action was offered (version {request.version}, now {doc.version}): ask again"
+        )
+    (start_line, start_column), (end_line, end_column), _ = followed
+    return types.Range(types.Position(start_line, start_column), types.Position(end_line, end_column))
+
+
 def answer_budget(host: Host, engine: InferenceEngine, prompt: str) -> int:
     """How many tokens the answer may take; RequestFailed when the selection leaves no room for one."""
     context = engine.context_length
@@ -164,11 +185,8 @@ async def execute_ask(host: Host, args: object) -> dict:
     started = time.perf_counter()
     request = parse_argument(args)
     doc = host.document(request.uri)
-    if request.version is not None and request.version != doc.version:
-        raise RequestFailed(
-            f"{doc.uri} changed since the action was offered (version {request.version}, now {doc.version}): ask again"
-        )
-    plan = _plan(doc, *selection_lines(doc, request.selection), request)
+    selection = _selection_now(host, doc, request)
+    plan = _plan(doc, *selection_lines(doc, selection), request)
     engine = await host.model.engine()
     template = engine.prompt_format.template
     if request.task == EXPLAIN:
