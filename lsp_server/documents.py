@@ -38,6 +38,7 @@ class Document:
 
 
 def no_path(uri: str) -> Path | None:
+    """No URI names a file (a store without a file system: tests, tools)."""
     return None
 
 

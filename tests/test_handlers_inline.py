@@ -11,6 +11,7 @@ import asyncio
 import time
 from dataclasses import replace
 from typing import Any
+from unittest import mock
 
 import pytest
 from lsprotocol import types
@@ -23,6 +24,7 @@ from lsp_server.handlers.inline import (
     completion_items,
     inline_items,
 )
+from lsp_server.snippets import WindowIndex
 from lsp_server.text import units
 from tests.helpers.clients import CLIENTS, ENCODINGS
 from tests.helpers.positions import pos
@@ -206,3 +208,23 @@ async def test_snippets_of_other_open_documents_of_the_language_join_the_prompt(
     grown = prompt_tokens(host) - without
     snippet = "# users.py\n" + other
     assert len(snippet) // 4 <= grown < (len(snippet) + 60) // 4  # the fake engine: 4 characters a token; no .js
+
+
+async def test_each_other_documents_snippet_index_is_built_once_per_version():
+    completer = await completer_for(text="from users import load_user\n\nuser = load_user(user_id)\nname = ")
+    host = recorded(completer)
+    host.settings = replace(host.settings, inline_snippets=True)
+    host.open("file:///work/users.py", "def load_user(user_id):\n    return database.fetch_user(user_id)\n")
+    host.open("file:///work/colors.py", "RED = 1\n")
+    with mock.patch("lsp_server.handlers.inline.WindowIndex", wraps=WindowIndex) as built:
+        for _ in range(3):
+            assert await text_at(completer, 3, 7) == SINGLE
+        assert built.call_count == 2  # users.py and colors.py, once each
+        host.change("file:///work/users.py", "def load_user(user_id, cache):\n    return cache[user_id]\n", 2)
+        assert await text_at(completer, 3, 7) == SINGLE
+        assert built.call_count == 3 and built.call_args.args == (host.document("file:///work/users.py").text.text,)
+    host.close("file:///work/colors.py")
+    assert await text_at(completer, 3, 7) == SINGLE
+    assert set(completer._indexes) == {"file:///work/users.py"}  # a closed document's index is dropped
+    engine = await host.model.engine()
+    assert "# users.py\ndef load_user(user_id, cache):" in getattr(engine, "_last_prompt", "")  # the new version's

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from lsp_server.assist import SNAP_LINES, inline_context, inline_prompt, snap_prefix
 from lsp_server.prompts import FimTokens, TokenMeasure, fit_prefix
-from lsp_server.snippets import pick_snippets, query_text, render_snippets
+from lsp_server.snippets import WindowIndex, pick_snippets, query_text, render_snippets
 
 FIM = FimTokens()
 
@@ -57,11 +57,12 @@ def test_snippets_pick_the_window_sharing_the_most_identifiers():
         ("colors.py", "RED = 1\nGREEN = 2\nBLUE = 3\n"),
         ("empty.py", ""),
     ]
+    indexed = [(path, WindowIndex(text)) for path, text in others]
     query = query_text("from models import load_user\n\nuser = load_user(user_id)\nprint(user.na")
     assert "print" not in query  # the cursor's line is not part of the query
-    (best, *rest) = pick_snippets(query, others)
+    (best, *rest) = pick_snippets(query, indexed)
     assert best.path == "models.py" and "def load_user" in best.text and rest == []
     rendered = render_snippets([best], "#", WORDS, 1000)
     assert rendered.startswith("# models.py\nclass User:") and rendered.endswith("\n\n")
     assert render_snippets([best], "#", WORDS, 3) == ""  # does not fit: left out whole
-    assert pick_snippets("", others) == []
+    assert pick_snippets("", indexed) == []

@@ -23,8 +23,8 @@ from ..comments import comment_markers
 from ..engine.api import FINISH_CANCELLED, CancelToken, InferenceEngine
 from ..model_host import describe
 from ..prompts import MAX_CHARS_PER_TOKEN, FimTokens, TokenMeasure
-from ..snippets import pick_snippets, query_text, render_snippets
-from ..text import units
+from ..snippets import MAX_SCAN_CHARS, Corpus, WindowIndex, query_text, render_snippets
+from ..text import DocumentText, units
 from .host import Document, Host
 
 SNIPPET_SHARE = 0.25  # of the inline context budget, at most
@@ -45,6 +45,8 @@ class InlineCompleter:
         self.cancel: CancelToken | None = None
         self.last_arrival = float("-inf")
         self.superseded = 0
+        self._indexes: dict[str, tuple[DocumentText, WindowIndex]] = {}  # by URI: the version indexed, its index
+        self._corpus = Corpus(())  # of the other documents of the last request
 
     def _supersede(self) -> None:
         """Count a request a newer one replaced (reported in the next log line); it gets nothing."""
@@ -93,7 +95,7 @@ class InlineCompleter:
         """The text around the cursor that can reach the prompt, and the document offset it starts at."""
         window = self.host.settings.inline_context_tokens * MAX_CHARS_PER_TOKEN
         low = max(0, offset - window)
-        return inline_context(doc.text.text[low : offset + window], offset - low), low
+        return inline_context(doc.text.slice(low, offset + window), offset - low), low
 
     def _prompt(self, engine: InferenceEngine, doc: Document, ctx: InlineContext, low: int) -> str:
         settings = self.host.settings
@@ -104,13 +106,25 @@ class InlineCompleter:
         fim = FimTokens(m.fim_begin, m.fim_hole, m.fim_end)
         return inline_prompt(ctx, fim, measure, settings.inline_context_tokens, first_line, header)
 
+    def _index(self, doc: Document) -> WindowIndex:
+        """The snippet index of a document's version (built once per version, from its first characters)."""
+        held = self._indexes.get(doc.uri)
+        if held is None or held[0] is not doc.text:
+            held = self._indexes[doc.uri] = (doc.text, WindowIndex(doc.text.slice(0, MAX_SCAN_CHARS)))
+        return held[1]
+
     def _snippets(self, doc: Document, prefix: str, measure: TokenMeasure) -> str:
+        open_now = self.host.open_documents()
+        for closed in self._indexes.keys() - {other.uri for other in open_now}:
+            self._indexes.pop(closed, None)
         others = [
-            (other.path.name if other.path else other.uri, other.text.text)
-            for other in self.host.open_documents()
+            (other.path.name if other.path else other.uri, self._index(other))
+            for other in open_now
             if other.uri != doc.uri and other.language_id == doc.language_id
         ]
-        snippets = pick_snippets(query_text(prefix), others)
+        if others != self._corpus.documents:
+            self._corpus = Corpus(others)
+        snippets = self._corpus.pick(query_text(prefix))
         marker = (comment_markers(doc.language_id) or ("#",))[0].strip()
         return render_snippets(snippets, marker, measure, int(self.host.settings.inline_context_tokens * SNIPPET_SHARE))
 
