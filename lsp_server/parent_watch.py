@@ -4,9 +4,9 @@ An editor that crashes or is killed can leave the server's pipes open (a wrapper
 holds them): without this the server would run on, model and all. LSP asks a server to exit when that
 process is no longer alive. A daemon thread waits for it: on a pidfd where the OS has them (Linux 5.3+:
 woken the moment the process ends, zombie or reaped, and never fooled by a reused pid), else by probing
-it with signal 0 every ``interval`` seconds. Then it calls ``on_gone`` on the event loop, and if the
-process is still running ``deadline_s`` later (the loop blocked on a write nobody reads, a thread that
-will not stop), ends it with status 1.
+it with signal 0 every ``interval`` seconds (on Windows: on the process's handle). Then it calls ``on_gone``
+on the event loop, and if the process is still running ``deadline_s`` later (the loop blocked on a write
+nobody reads, a thread that will not stop), ends it with status 1.
 """
 
 from __future__ import annotations
@@ -72,9 +72,6 @@ class ParentWatch:
         deadline_s: float | None = EXIT_DEADLINE_S,
     ) -> ParentWatch | None:
         """A running watch on ``pid`` calling ``on_gone`` on the running event loop; None where it cannot watch."""
-        if sys.platform == "win32":  # os.kill(pid, 0) would terminate the process there
-            log.info("the editor's process %d is not watched on Windows", pid)
-            return None
         watch = cls(pid, on_gone, asyncio.get_running_loop(), interval, deadline_s)
         watch._thread.start()
         return watch
@@ -93,6 +90,8 @@ class ParentWatch:
 
     def _wait(self) -> bool:
         """Until the process ends (True) or the watch is stopped (False)."""
+        if sys.platform == "win32":  # os.kill(pid, 0) would end the process there: wait on its handle
+            return _wait_windows(self.pid, self._stop, self.interval)
         try:
             fd = _pidfd(self.pid)
         except ProcessLookupError:
@@ -113,3 +112,33 @@ class ParentWatch:
         finally:
             if fd is not None:
                 os.close(fd)
+
+
+if sys.platform == "win32":
+    import ctypes
+
+    _SYNCHRONIZE = 0x00100000
+    _WAIT_OBJECT_0, _WAIT_TIMEOUT = 0, 0x102
+    _ERROR_INVALID_PARAMETER = 87  # OpenProcess of a pid that no process has
+
+    def _wait_windows(pid: int, stop: threading.Event, interval: float) -> bool:
+        """_wait on Windows: a process handle is signalled when the process ends (a reused pid cannot fool it)."""
+        kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)
+        handle = kernel32.OpenProcess(_SYNCHRONIZE, False, pid)
+        if not handle:
+            error = ctypes.get_last_error()
+            if error == _ERROR_INVALID_PARAMETER:
+                return True
+            log.info("the editor's process %d cannot be watched (Windows error %d)", pid, error)
+            return False
+        try:
+            while not stop.is_set():
+                waited = kernel32.WaitForSingleObject(handle, int(interval * 1000))
+                if waited == _WAIT_OBJECT_0:
+                    return True
+                if waited != _WAIT_TIMEOUT:
+                    log.info("waiting for the editor's process %d failed: not watched", pid)
+                    return False
+            return False
+        finally:
+            kernel32.CloseHandle(handle)
