@@ -3,9 +3,13 @@
 magicoder-export build [SOURCE] --output DIR [--precision fp32|fp16|int4|int8] [--target cpu|cuda]
                        [--exporter builder|optimum] [--max-context N] [--int4-block-size N]
                        [--int4-accuracy-level N] [--trust-remote-code] [--parity-gate enforce|report]
-                       [--gate-on-cpu] [--no-streaming] [--skip-resource-checks]
-magicoder-export describe DIR [--reference HF_DIR]   (adopt an ONNX folder produced elsewhere)
-magicoder-export validate DIR [--reference HF_DIR_OR_HUB_ID]   (run the parity gate on a model folder)
+                       [--gate-on-cpu] [--no-streaming] [--skip-resource-checks] [--progress log|json]
+magicoder-export preflight [SOURCE] [--output DIR] [--precision ...] [--target ...] [--progress log|json]
+                       (what an export needs and this machine has; downloads nothing)
+magicoder-export describe DIR [--reference HF_DIR] [--check] [--progress log|json]
+                       (adopt an ONNX folder produced elsewhere; --check: check it, write nothing)
+magicoder-export validate DIR [--reference HF_DIR_OR_HUB_ID] [--progress log|json]
+                       (run the parity gate on a model folder)
 magicoder-export tiny --output DIR [--tokenizer HF_TOKENIZER_DIR]
 magicoder-export gguf HF_DIR --output FILE.gguf [--name NAME] [--tokenizer-pre NAME]   (f32 GGUF for llama.cpp servers)
 """
@@ -14,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import errno
 import logging
 import shutil
 import sys
@@ -22,14 +27,26 @@ from pathlib import Path
 
 from lsp_server.magicoder import MODEL_ID
 
+from . import progress
 from . import source as source_mod
+from .errors import ParityError
+from .known import KNOWN
 from .optimum_path import OptimumError
 from .options import ACCURACY_LEVELS, BLOCK_SIZES, EXPORTERS, PARITY_GATES, PRECISIONS, TARGETS, BuildOptions
-from .preflight import check_architecture, check_resources, estimate
-from .validate import ParityError
+from .preflight import PreflightError, check_architecture, estimate, report, streaming_gap
 
 DEFAULT_SOURCE = MODEL_ID
 log = logging.getLogger("magicoder-export")
+
+
+def _progress_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--progress",
+        choices=progress.MODES,
+        default="log",
+        help="log: progress as log lines on stderr (default); json: also one JSON object per line on stdout "
+        "(phases and steps with the fraction done, then done or error; see export/progress.py)",
+    )
 
 
 def _build_parser(sub) -> None:
@@ -40,6 +57,7 @@ def _build_parser(sub) -> None:
     build.add_argument("--output", required=True, type=Path, help="model folder to write")
     build.add_argument("--target", choices=TARGETS, default="cpu", help="where the model will run (default: cpu)")
     build.add_argument("--precision", choices=PRECISIONS, help="default: int4 for cpu, fp16 for cuda (optimum: fp32)")
+    _progress_option(build)
     build.add_argument(
         "--exporter",
         choices=EXPORTERS,
@@ -94,6 +112,18 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     _build_parser(sub)
 
+    pre = sub.add_parser(
+        "preflight", help="what an export needs (RAM, disk, time) and what this machine has; downloads nothing"
+    )
+    pre.add_argument("source", nargs="?", default=DEFAULT_SOURCE, help=f"Hub id or folder (default: {DEFAULT_SOURCE})")
+    pre.add_argument("--output", type=Path, default=Path("magicoder-model"), help="where the model folder would go")
+    pre.add_argument("--target", choices=TARGETS, default="cpu")
+    pre.add_argument("--precision", choices=PRECISIONS)
+    pre.add_argument("--int4-block-size", type=int, choices=BLOCK_SIZES, default=32)
+    pre.add_argument("--cache-dir", type=Path, help="Hugging Face download cache")
+    pre.add_argument("--gate-on-cpu", action="store_true")
+    _progress_option(pre)
+
     desc = sub.add_parser(
         "describe", help="write the manifest for an ONNX LLM folder produced elsewhere, after a check"
     )
@@ -103,6 +133,10 @@ def _parser() -> argparse.ArgumentParser:
     desc.add_argument("--target", choices=TARGETS, default="cpu")
     desc.add_argument("--parity-tokens", type=int, default=64)
     desc.add_argument("--trust-remote-code", action="store_true")
+    desc.add_argument(
+        "--check", action="store_true", help="describe and check the folder without writing anything into it"
+    )
+    _progress_option(desc)
 
     check = sub.add_parser("validate", help="run the parity gate on a model folder (a pending one, or again)")
     check.add_argument("folder", type=Path)
@@ -115,6 +149,7 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--fidelity-tokens", type=int, default=512, help="held-out code tokens for top-1/perplexity")
     check.add_argument("--trust-remote-code", action="store_true", help="allow modeling code from the model repository")
     check.add_argument("--cache-dir", type=Path, help="Hugging Face download cache")
+    _progress_option(check)
 
     tiny = sub.add_parser("tiny", help="build the small Magicoder-shaped demo/test model and export it")
     tiny.add_argument("--output", required=True, type=Path, help="model folder to write")
@@ -174,17 +209,39 @@ def run_tiny(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_build(args: argparse.Namespace) -> int:
-    from .pipeline import export_folder
+def gate_runs_here(options: BuildOptions) -> bool:
+    """Whether ``build`` will run the parity gate on this machine (a cuda graph without a usable GPU: pending)."""
+    if options.target == "cpu" or options.gate_on_cpu:
+        return True
+    try:
+        from .gate import gate_is_pending
+    except ImportError:  # the exporter's tools are not installed (an editor's preflight): ask the driver
+        return shutil.which("nvidia-smi") is not None
+    return not gate_is_pending(options)
 
-    # Every BuildOptions field has a command-line option of the same name.
-    options = BuildOptions(**{f.name: getattr(args, f.name) for f in dataclasses.fields(BuildOptions)}).resolved()
-    src = source_mod.inspect(args.source, args.cache_dir)
-    check_architecture(src.config, options.trust_remote_code)
-    from .gate import gate_is_pending
-    from .streaming import streaming_gap
 
+def hub_cache(cache_dir: Path | None) -> Path:
+    if cache_dir is not None:
+        return cache_dir
+    try:
+        from huggingface_hub import constants
+    except ImportError:
+        return Path.home() / ".cache" / "huggingface" / "hub"
+    return Path(constants.HF_HUB_CACHE)
+
+
+def preflight_source(name: str, cache_dir: Path | None) -> source_mod.Source:
+    """The source's config and download size, without the network for a known Hub model."""
+    if not Path(name).expanduser().exists() and name in KNOWN:
+        config, size = KNOWN[name]
+        return source_mod.Source(name, config, None, (), size)
+    return source_mod.inspect(name, cache_dir)
+
+
+def figures(args: argparse.Namespace, options: BuildOptions, src: source_mod.Source) -> dict:
+    """The preflight report (``preflight.report``) of exporting ``src`` with ``options`` into args.output."""
     assert options.precision is not None  # filled in by resolved()
+    gate = gate_runs_here(options)
     needs = estimate(
         src.config,
         options.precision,
@@ -193,17 +250,75 @@ def run_build(args: argparse.Namespace) -> int:
         options.int4_block_size,
         src.download_bytes,
         streaming=options.streaming and streaming_gap(src.config, options.trust_remote_code) is None,
-        gate=not gate_is_pending(options),
+        gate=gate,
     )
     log.info("[load] %s as %s needs %s", args.source, options.describe(), needs.explain())
+    return report(
+        needs,
+        source=args.source,
+        precision=options.precision,
+        target=options.target,
+        output=args.output,
+        download_dir=None if src.local else hub_cache(args.cache_dir),
+        download_bytes=src.download_bytes,
+        gate=gate,
+    )
+
+
+def run_preflight(args: argparse.Namespace) -> int:
+    options = BuildOptions(
+        precision=args.precision,
+        target=args.target,
+        int4_block_size=args.int4_block_size,
+        gate_on_cpu=args.gate_on_cpu,
+    ).resolved()
+    progress.phase("preflight", f"checking {args.source}")
+    src = preflight_source(args.source, args.cache_dir)
+    check_architecture(src.config)
+    found = figures(args, options, src)
+    progress.event("preflight", **found)
+    minutes = found["minutes"]
+    log.info(
+        "[preflight] %s: download %.1f GB, then about %.0f min (conversion %.1f, parity check %.1f) on %d cores",
+        "fits this machine" if found["ok"] else "does NOT fit this machine",
+        found["download_bytes"] / 1e9,
+        minutes["total"],
+        minutes["convert"],
+        minutes["validate"],
+        found["cores"],
+    )
+    for problem in found["problems"]:
+        log.warning("[preflight] %s", problem)
+    progress.event("done", ok=found["ok"], fraction=1.0)
+    return 0
+
+
+def build_phases(source: str) -> list[str]:
+    local = Path(source).expanduser().is_dir()
+    return ["preflight", *([] if local else ["download"]), "load", "convert", "validate", "publish"]
+
+
+def parity_status(folder: Path, manifest) -> str:
+    from lsp_server.engine.gate import read_status
+
+    return read_status(folder, manifest).status
+
+
+def run_build(args: argparse.Namespace) -> int:
+    # Every BuildOptions field has a command-line option of the same name.
+    options = BuildOptions(**{f.name: getattr(args, f.name) for f in dataclasses.fields(BuildOptions)}).resolved()
+    progress.phase("preflight", f"checking {args.source}")
+    src = source_mod.inspect(args.source, args.cache_dir)
+    check_architecture(src.config, options.trust_remote_code)
+    found = figures(args, options, src)
+    progress.event("preflight", **found)
     if args.skip_resource_checks:
         log.info("[load] --skip-resource-checks: not checking RAM and disk")
-    else:
-        from huggingface_hub import constants
-
-        download_dir = None if src.local else (args.cache_dir or Path(constants.HF_HUB_CACHE))
-        check_resources(needs, args.output, download_dir)
+    elif found["problems"]:
+        raise PreflightError(found["problems"][0])
     hf_dir = source_mod.fetch(src, args.cache_dir)
+    from .pipeline import export_folder  # torch, onnx, transformers: after the checks
+
     manifest = export_folder(
         hf_dir,
         args.output,
@@ -220,6 +335,8 @@ def run_build(args: argparse.Namespace) -> int:
         manifest.target,
         manifest.kv.layout,
     )
+    output = args.output.resolve()
+    progress.event("done", output=str(output), parity=parity_status(output, manifest), fraction=1.0)
     return 0
 
 
@@ -233,8 +350,20 @@ def run_describe(args: argparse.Namespace) -> int:
         target=args.target,
         parity_tokens=args.parity_tokens,
         trust_remote_code=args.trust_remote_code,
+        write=not args.check,
     )
-    log.info("wrote %s (%s, %s KV layout)", args.folder / "manifest.json", manifest.precision, manifest.kv.layout)
+    if args.check:
+        log.info(
+            "%s is a working model folder (%s, %s KV layout); nothing written",
+            args.folder,
+            manifest.precision,
+            manifest.kv.layout,
+        )
+        status = "passed"
+    else:
+        log.info("wrote %s (%s, %s KV layout)", args.folder / "manifest.json", manifest.precision, manifest.kv.layout)
+        status = parity_status(args.folder.resolve(), manifest)
+    progress.event("done", output=str(args.folder.resolve()), parity=status, fraction=1.0)
     return 0
 
 
@@ -250,16 +379,40 @@ def run_validate(args: argparse.Namespace) -> int:
         cache_dir=args.cache_dir,
     )
     log.info("%s: parity status %s (%s check)", args.folder, report.status, report.kind)
+    progress.event("done", output=str(args.folder.resolve()), parity=report.status, fraction=1.0)
     return 0
 
 
 COMMANDS = {
     "tiny": run_tiny,
     "build": run_build,
+    "preflight": run_preflight,
     "describe": run_describe,
     "validate": run_validate,
     "gguf": run_gguf,
 }
+
+
+# The phases each command goes through, for --progress json (build's depend on its source).
+PHASES = {
+    "preflight": lambda args: ["preflight"],
+    "build": lambda args: build_phases(args.source),
+    "describe": lambda args: ["describe", "validate"],
+    "validate": lambda args: ["load", "validate"],
+}
+
+
+def failure(exc: BaseException) -> tuple[int, str, str]:
+    """Exit status, kind and message of an error that stops a command."""
+    if isinstance(exc, KeyboardInterrupt):
+        return 130, "interrupted", "interrupted"
+    if isinstance(exc, ParityError):
+        return 3, "parity", f"parity gate failed: {exc}"
+    if isinstance(exc, PreflightError):
+        return 2, "preflight", f"error: {exc}"
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        return 2, "disk_full", f"error: {exc}"
+    return 2, "error", f"error: {exc}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -267,17 +420,17 @@ def main(argv: list[str] | None = None) -> int:
     # onnxruntime's quantizer logs two lines per node at INFO ("start to quantize ..."): keep its warnings only.
     logging.getLogger("onnxruntime.quantization").setLevel(logging.WARNING)
     args = _parser().parse_args(argv)
-    try:
-        return COMMANDS[args.command](args)
-    except ParityError as exc:
-        log.error("parity gate failed: %s", exc)
-        return 3
-    except (OSError, ValueError, OptimumError) as exc:  # a missing or damaged file, a full disk, bad options
-        log.error("error: %s", exc)
-        return 2
-    except KeyboardInterrupt:
-        log.error("interrupted")
-        return 130
+    mode = getattr(args, "progress", "log")
+    phases = PHASES.get(args.command, lambda args: [])(args)
+    with progress.maybe_json(mode, args.command, phases):
+        try:
+            return COMMANDS[args.command](args)
+        except (ParityError, OSError, ValueError, OptimumError, KeyboardInterrupt) as exc:
+            # a failed gate; a missing or damaged file, a full disk, bad options; Ctrl-C or SIGTERM
+            code, kind, message = failure(exc)
+            log.error("%s", message)
+            progress.event("error", kind=kind, message=str(exc) or message, exit_code=code)
+            return code
 
 
 if __name__ == "__main__":

@@ -118,7 +118,10 @@ def _shape(value_info) -> tuple:
 
 def graph_info(graph_path: Path, genai_config: dict | None = None) -> GraphInfo:
     """I/O names, KV layout and precision, read from the graph (and the builder's genai_config.json)."""
-    model = onnx.load(str(graph_path), load_external_data=False)
+    try:
+        model = onnx.load(str(graph_path), load_external_data=False)
+    except Exception as exc:  # protobuf's DecodeError and others: whatever it is, it is no graph we can read
+        raise DescribeError(f"{graph_path} is not an ONNX model ({exc})") from exc
     inputs = {i.name: i for i in model.graph.input}
     outputs = {o.name: o for o in model.graph.output}
     cache_in = [n for n in inputs if _KV_NAME.match(n) and n not in ("input_ids", "attention_mask")]

@@ -26,6 +26,7 @@ from lsp_server.engine import DecoderSession, TextTokenizer
 from lsp_server.engine import manifest as manifest_mod
 from lsp_server.engine.manifest import Manifest
 
+from . import progress
 from .describe import describe, package_versions
 from .parity import PARITY_PROMPTS, PromptParity, onnx_greedy, own_copy, rel_error
 from .validate import ParityError, ParityReport, validate
@@ -94,9 +95,14 @@ def import_folder(
     target: str = "cpu",
     parity_tokens: int = 64,
     trust_remote_code: bool = False,
+    write: bool = True,
 ) -> Manifest:
-    """Describe ``folder``, check it, and write its manifest.json and parity.json in place."""
+    """Describe ``folder``, check it, and write its manifest.json and parity.json in place (``write=False``:
+    check only, the folder untouched)."""
     folder = Path(folder).resolve()
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{folder} is not a folder")
+    progress.phase("describe", f"reading {folder}")
     manifest = describe(folder, name=name or folder.name, source=source or str(folder), target=target)
     log.info(
         "[describe] %s: %s, %s KV layout, %d layers, context %d",
@@ -106,14 +112,19 @@ def import_folder(
         manifest.dims.num_layers,
         manifest.dims.context_length,
     )
+    progress.phase("validate", "checking the model")
     if reference is not None:
         log.info("[validate] parity with transformers on %s", reference)
         report = validate(reference, folder, manifest, new_tokens=parity_tokens, trust_remote_code=trust_remote_code)
     else:
         log.info("[validate] no --reference checkpoint: consistency of the KV-cached path with full re-reads")
         report = consistency(folder, manifest)
-    report.write(folder / manifest.parity_report)
     log.info("[validate] %s: %s (%.1fs)", report.kind, report.summary(), report.seconds)
+    if not write:
+        if not report.passed:
+            raise ParityError(f"{folder} failed the {report.kind} check:\n  " + "\n  ".join(report.failures))
+        return manifest
+    report.write(folder / manifest.parity_report)
     if not report.passed:
         stale = folder / manifest_mod.MANIFEST_NAME
         if stale.exists():

@@ -25,6 +25,7 @@ from lsp_server.engine import manifest as manifest_mod
 from lsp_server.engine.gate import PENDING
 from lsp_server.engine.manifest import Manifest
 
+from . import progress
 from .describe import describe
 from .gate import check_command, gate_is_pending, pending_report
 from .genai_builder import build_onnx
@@ -174,9 +175,11 @@ def _export_staged(
     optimum_python: Path | None,
 ) -> Manifest:
     start = time.perf_counter()
+    progress.phase("load", f"reading {hf_dir}")
     config = load_config(hf_dir, options)
     context = context_length(config, options.max_context)
     log.info("[convert] %s", options.describe())
+    progress.phase("convert", f"converting to ONNX ({options.describe()})")
     convert(hf_dir, stage, options, fix_rope, optimum_python)
     manifest = describe_stage(hf_dir, stage, name, source, options, config, context)
     phase_done("convert", f"{options.exporter} export, {manifest.kv.layout} KV layout", start)
@@ -230,6 +233,7 @@ def gate_and_publish(
     report.write(stage / manifest.parity_report)
     judge(report, stage / manifest.parity_report, options)
     manifest_mod.write(manifest, stage)
+    progress.phase("publish", f"moving the model into {output}")
     publish(stage, output)
     if report.status == PENDING:
         log.warning(
@@ -242,6 +246,7 @@ def gate_and_publish(
 
 def run_gate(hf_dir: Path, stage: Path, manifest: Manifest, options: BuildOptions, command: str) -> ParityReport:
     """The parity gate's report; a pending one for a cuda graph where CUDA is not usable (see gate.py)."""
+    progress.phase("validate", "checking the export against transformers (parity gate)")
     if gate_is_pending(options):
         log.info(
             "[validate] skipped: the graph targets cuda and CUDA is not usable here (--gate-on-cpu runs it on the CPU)"

@@ -12,11 +12,19 @@ Magicoder-shaped models (bench/results/EXPORT_FULLSIZE.md at 32 layers, bench/re
   cache, and afterwards the transformers reference: one fp32 decoder layer at a time for Llama
   models (the full fp32 model, 1.1x, for others), never both;
 * disk: the download, the model folder, and the spill file the streaming converter writes (as large
-  as the model's weights, deleted once they are copied into model.onnx.data).
+  as the model's weights, deleted once they are copied into model.onnx.data);
+* time: minutes per billion parameters measured on the same 2-core machine (int4/cpu: conversion 2.8 min
+  and gate 3.5 min for 6.74 B parameters; fp16/cuda: conversion 1.1 min), the gate faster with more cores
+  (it is memory-bound: at most twice); precisions not measured take the nearest measured kind. The
+  download's time depends on the network and is not estimated (its size is).
+
+``magicoder-export preflight`` prints these figures for this machine without downloading anything
+(``report``); ``build`` computes the same before it starts and refuses what this machine cannot hold.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,6 +43,10 @@ SESSION_RAM_FACTOR = {"fp16-cpu": 3.9, "fp32-cpu": 2.3, "int4": 1.15, "int8": 1.
 GATE_TOKENS = 1024  # the longest sequence the gate decodes (KV cache) and positions whose logits it keeps
 BASE_RAM = 1.0 * GIB  # interpreter, torch, onnxruntime
 DISK_MARGIN = 1.0 * GIB
+# Minutes per billion parameters on MEASURED_CORES cores (bench/results/EXPORT_FULLSIZE.md).
+CONVERT_MINUTES_PER_B = {"int4": 0.42, "int8": 0.42, "fp16": 0.16, "fp32": 0.16}
+GATE_MINUTES_PER_B = {"cpu": 0.52, "cuda": 0.1}
+MEASURED_CORES = 2
 
 
 class PreflightError(ValueError):
@@ -66,6 +78,20 @@ def check_architecture(config: dict, trust_remote_code: bool = False) -> None:
             f"the checkpoint is already quantized ({method}): export from the fp16/bf16/fp32 checkpoint; "
             "the exporter quantizes itself (--precision int4)"
         )
+
+
+def streaming_gap(config: dict, trust_remote_code: bool = False) -> str | None:
+    """What in a checkpoint's config.json the streaming converter does not handle (None: it handles it)."""
+    archs = config.get("architectures") or []
+    if trust_remote_code or config.get("auto_map"):
+        return "checkpoints with their own modeling code"
+    if archs != ["LlamaForCausalLM"]:
+        return f"the {'/'.join(archs) or 'unnamed'} architecture"
+    if config.get("tie_word_embeddings"):
+        return "tied input and output embeddings"
+    if config.get("quantization_config"):
+        return "pre-quantized checkpoints"
+    return None
 
 
 @dataclass(frozen=True)
@@ -182,22 +208,95 @@ def estimate(
     )
 
 
-def check_resources(needs: Needs, output: Path, download_dir: Path | None, memory: int | None = None) -> None:
-    """Refuse up front when this machine has too little RAM or disk for ``needs``."""
+def disk_places(output: Path, download_dir: Path | None) -> list[Path]:
+    """The folders whose file systems the export writes to: the output's parent and the download cache."""
+    where = {Path(output).expanduser().resolve().parent}
+    if download_dir is not None:
+        where.add(Path(download_dir).expanduser().resolve())
+    return sorted(where)
+
+
+def resource_problems(
+    needs: Needs, output: Path, download_dir: Path | None, memory: int | None = None, free: int | None = None
+) -> list[str]:
+    """Why this machine cannot hold the export (RAM, then disk); empty when it can."""
     memory = available_memory_bytes() if memory is None else memory
     hint = "(--skip-resource-checks tries anyway)"
+    problems = []
     if memory is not None and memory < needs.ram:
-        raise PreflightError(
+        problems.append(
             f"not enough memory: the export needs about {gib(needs.ram)} of RAM ({needs.explain()}); "
             f"this machine has {gib(memory)} available. Use a larger machine, or --precision int4 for a smaller "
             f"graph {hint}"
         )
-    where = {Path(output).expanduser().resolve().parent}
-    if download_dir is not None:
-        where.add(Path(download_dir).expanduser().resolve())
-    free = min(free_disk_bytes(p) for p in where)
+    where = disk_places(output, download_dir)
+    free = min(free_disk_bytes(p) for p in where) if free is None else free
     if free < needs.disk:
-        raise PreflightError(
+        problems.append(
             f"not enough disk: the export needs about {gib(needs.disk)} free ({needs.explain()}); "
-            f"{', '.join(map(str, sorted(where)))} has {gib(free)} free {hint}"
+            f"{', '.join(map(str, where))} has {gib(free)} free {hint}"
         )
+    return problems
+
+
+def check_resources(needs: Needs, output: Path, download_dir: Path | None, memory: int | None = None) -> None:
+    """Refuse up front when this machine has too little RAM or disk for ``needs``."""
+    problems = resource_problems(needs, output, download_dir, memory)
+    if problems:
+        raise PreflightError(problems[0])
+
+
+def cores() -> int:
+    """CPU cores this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def minutes(params: int, precision: str, target: str, gate: bool, n_cores: int | None = None) -> dict[str, float]:
+    """Rough minutes for the conversion and the parity gate on this machine (the download not included)."""
+    billions = params / 1e9
+    convert = CONVERT_MINUTES_PER_B.get(precision, CONVERT_MINUTES_PER_B["fp32"]) * billions
+    speedup = 1.0 if target == "cuda" else min(2.0, max(1.0, (n_cores or cores()) / MEASURED_CORES))
+    check = GATE_MINUTES_PER_B[target] * billions / speedup if gate else 0.0
+    return {"convert": round(convert, 1), "validate": round(check, 1), "total": round(convert + check, 1)}
+
+
+def report(
+    needs: Needs,
+    *,
+    source: str,
+    precision: str,
+    target: str,
+    output: Path,
+    download_dir: Path | None,
+    download_bytes: int,
+    gate: bool,
+) -> dict:
+    """What ``--progress json`` and ``preflight --json`` say: what the export needs, what this machine has."""
+    where = disk_places(output, download_dir)
+    free = min(free_disk_bytes(p) for p in where)
+    memory = available_memory_bytes()
+    problems = resource_problems(needs, output, download_dir, memory, free)
+    return {
+        "source": source,
+        "precision": precision,
+        "target": target,
+        "output": str(output),
+        "params": needs.params,
+        "download_bytes": download_bytes,
+        "onnx_bytes": needs.onnx,
+        "disk_bytes": needs.disk,
+        "ram_bytes": needs.ram,
+        "convert_ram_bytes": needs.convert_ram,
+        "validate_ram_bytes": needs.validate_ram,
+        "gate": "here" if gate else "pending",
+        "free_disk_bytes": free,
+        "available_ram_bytes": memory,
+        "cores": cores(),
+        "minutes": minutes(needs.params, precision, target, gate),
+        "summary": needs.explain(),
+        "ok": not problems,
+        "problems": problems,
+    }

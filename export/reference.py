@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from . import progress
 from .module_loader import ModuleLoader, trim_heap
 
 log = logging.getLogger("magicoder-export")
@@ -95,6 +96,10 @@ def streamed_logits(hf_dir: Path, sequences: list[list[int]]) -> list[np.ndarray
                     )
             trim_heap()
             log.debug("[validate] reference layer %d of %d", index + 1, layers)
+            # The second half of the gate's steps (validate.run_onnx counts the first half).
+            progress.step(
+                "validate", layers + index + 1, 2 * layers + 1, "layers", f"transformers: layer {index + 1} of {layers}"
+            )
         with loader.loaded(inner.norm), loader.loaded(model.lm_head):
             out = [model.lm_head(inner.norm(s.hidden))[0].float().numpy() for s in states]
     loader.close()

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from fnmatch import fnmatch
 from pathlib import Path
 
+from . import progress
+
 log = logging.getLogger("magicoder-export")
 
 META_PATTERNS = ["*.json", "tokenizer*", "*.model"]
@@ -83,9 +85,21 @@ def inspect(source: str, cache_dir: Path | None = None) -> Source:
     return Source(source, config, None, patterns, size)
 
 
+def repo_blobs(repo: str, cache_dir: Path | None) -> Path:
+    """Where huggingface_hub stores a model repository's files (and the parts it is downloading)."""
+    from huggingface_hub import constants
+
+    return Path(cache_dir or constants.HF_HUB_CACHE) / f"models--{repo.replace('/', '--')}" / "blobs"
+
+
 def fetch(source: Source, cache_dir: Path | None = None) -> Path:
     """The local folder holding the checkpoint (downloads a Hub source, resuming a partial one)."""
     if source.local is not None:
         return source.local
     log.info("[load] downloading %s (%.1f GB) from the Hugging Face Hub", source.name, source.download_bytes / 1e9)
-    return hub_download(source.name, cache_dir, source.patterns)
+    progress.phase("download", f"downloading {source.name} ({source.download_bytes / 1e9:.1f} GB)")
+    total = source.download_bytes
+    with progress.DownloadWatch(repo_blobs(source.name, cache_dir), total):
+        folder = hub_download(source.name, cache_dir, source.patterns)
+    progress.step("download", total, total, "bytes", f"downloaded {total / 1e9:.2f} GB")
+    return folder

@@ -30,7 +30,9 @@ from typing import Any
 import onnx_ir as ir
 import torch
 
+from . import progress
 from .module_loader import ModuleLoader, trim_heap
+from .preflight import streaming_gap as streaming_gap  # re-exported: where the converter's callers look
 from .quant_capture import QuantCapture
 from .spill import Spill
 
@@ -41,20 +43,6 @@ SPILL_NAME = "streamed-initializers.data"
 
 class StreamingUnsupported(ValueError):
     """An option the streaming converter does not reproduce exactly; the stock builder handles it."""
-
-
-def streaming_gap(config: dict, trust_remote_code: bool = False) -> str | None:
-    """What in a checkpoint's config.json the streaming converter does not handle (None: it handles it)."""
-    archs = config.get("architectures") or []
-    if trust_remote_code or config.get("auto_map"):
-        return "checkpoints with their own modeling code"
-    if archs != ["LlamaForCausalLM"]:
-        return f"the {'/'.join(archs) or 'unnamed'} architecture"
-    if config.get("tie_word_embeddings"):
-        return "tied input and output embeddings"
-    if config.get("quantization_config"):
-        return "pre-quantized checkpoints"
-    return None
 
 
 def streaming_class(base_cls):
@@ -148,6 +136,7 @@ def streaming_class(base_cls):
             module, leaf = self.loader.owner(embedding)
             with self.loaded(module):
                 super().make_embedding(getattr(module, leaf))
+            progress.step("convert", 1, self.num_layers + 3, "modules", "embedding")
 
         def make_layer(self, layer_id, layer):
             with self.loaded(layer):
@@ -158,6 +147,10 @@ def streaming_class(base_cls):
                 self.num_layers,
                 self.spill.bytes / 1e9,
             )
+            # The embedding comes before the layers, the LM head and the save after them: a step each.
+            progress.step(
+                "convert", layer_id + 2, self.num_layers + 3, "modules", f"layer {layer_id + 1} of {self.num_layers}"
+            )
 
         def make_layernorm(self, layer_id, layernorm, skip, simple, location):
             with self.loaded(layernorm):
@@ -166,6 +159,7 @@ def streaming_class(base_cls):
         def make_lm_head(self, lm_head):
             with self.loaded(lm_head):
                 super().make_lm_head(lm_head)
+            progress.step("convert", self.num_layers + 2, self.num_layers + 3, "modules", "LM head")
 
         # -- saving -------------------------------------------------------------------------------
         def to_nbits(self):
@@ -178,6 +172,7 @@ def streaming_class(base_cls):
             return model
 
         def save_model(self, out_dir):
+            progress.step("convert", self.num_layers + 2, self.num_layers + 3, "modules", "saving model.onnx")
             self.flush()  # what the post-processing nodes added
             self.spill.flush()
             if self.loader is not None:

@@ -32,7 +32,9 @@ from lsp_server.engine import DecoderSession, TextTokenizer
 from lsp_server.engine.gate import FAILED, PASSED
 from lsp_server.engine.manifest import Manifest
 
+from . import progress
 from .describe import package_versions
+from .errors import ParityError as ParityError  # re-exported: the gate's callers import it from here
 from .heldout import HELD_TEXTS
 from .parity import (
     PARITY_PROMPTS,
@@ -52,10 +54,6 @@ log = logging.getLogger(__name__)
 
 FP32_MAX_LOGIT_DIFF = 1e-4
 FP16_MAX_REL_LOGIT_ERROR = 1e-2
-
-
-class ParityError(RuntimeError):
-    """The exported graph does not reproduce transformers; the message says what differed."""
 
 
 @dataclass(frozen=True)
@@ -181,11 +179,17 @@ def run_onnx(
         sum(map(len, text_ids)),
     )
     session = DecoderSession(folder, manifest)
-    run = OnnxRun(
-        session.device,
-        [onnx_greedy(session, ids, new_tokens) for ids in prompt_ids],
-        [onnx_teacher_forced(session, ids) for ids in text_ids],
-    )
+    # Steps: the prompts and texts here, then as many reference passes (reference.py), counted together.
+    total = 2 * (len(prompt_ids) + len(text_ids))
+    greedy = []
+    for i, ids in enumerate(prompt_ids):
+        greedy.append(onnx_greedy(session, ids, new_tokens))
+        progress.step("validate", i + 1, total, "passes", f"onnxruntime: prompt {i + 1} of {len(prompt_ids)}")
+    forced = []
+    for i, ids in enumerate(text_ids):
+        forced.append(onnx_teacher_forced(session, ids))
+        progress.step("validate", len(prompt_ids) + i + 1, total, "passes", "onnxruntime: held-out text")
+    run = OnnxRun(session.device, greedy, forced)
     del session
     gc.collect()
     phase_done("validate", "onnx", start)

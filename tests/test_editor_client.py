@@ -221,16 +221,23 @@ def test_vsix_contents(vsix):
     commands = {c["command"] for c in manifest["contributes"]["commands"]}
     assert commands == {
         "magicoder.askWithInstruction",
+        "magicoder.getModel",
+        "magicoder.openSample",
         "magicoder.restartServer",
         "magicoder.setApiKey",
+        "magicoder.setupServer",
         "magicoder.showLogs",
         "magicoder.toggleInline",
     }
+    # The walkthrough's pages ship with it.
+    steps = manifest["contributes"]["walkthroughs"][0]["steps"]
+    assert {f"extension/{step['media']['markdown']}" for step in steps} <= names
     # magicoder.ask is the server's command (registered by vscode-languageclient): never contributed twice.
     assert "magicoder.ask" not in commands
     settings = set(manifest["contributes"]["configuration"]["properties"])
     assert {
         "magicoder.pythonPath",
+        "magicoder.serverPackage",
         "magicoder.model",
         "magicoder.device",
         "magicoder.maxNewTokens",
@@ -253,8 +260,11 @@ def model(tiny_model: Path) -> Path:
     return copy
 
 
-def code_server_scenario(script: str, vsix: Path, model: Path, name: str, timeout: float) -> dict:
-    """Runs an e2e/ scenario in code-server (its run folder: RUNS/name); its results.json, which says it passed."""
+def code_server_scenario(
+    script: str, vsix: Path, model: Path, name: str, timeout: float, extra: dict[str, object] | None = None
+) -> dict:
+    """Runs an e2e/ scenario in code-server (its run folder: RUNS/name); its results.json, which says it passed.
+    `extra`: the scenario's own options."""
     require(CODE_SERVER, "chromium", VENV_PYTHON)
     artifacts, run_dir = ARTIFACTS / f"editor-{name}", RUNS / name
     options = {
@@ -264,6 +274,7 @@ def code_server_scenario(script: str, vsix: Path, model: Path, name: str, timeou
         "code-server": CODE_SERVER,
         "run-dir": run_dir,
         "artifacts": artifacts,
+        **(extra or {}),
     }
     cmd = ["node", f"e2e/{script}"]
     for option, value in options.items():
@@ -327,6 +338,72 @@ def test_vscode_folder_settings_cannot_redirect_the_endpoint(vsix, model):
     assert folder.split("/v1")[0] not in results["keyPrompt"] and user.split("/v1")[0] in results["keyPrompt"]
     assert f"Endpoint: {user}" in results["tooltip"] and folder not in results["tooltip"], results["tooltip"]
     assert results["status"].strip().startswith("Magicoder remote"), results["status"]
+
+
+# The sources a magicoder-lsp wheel is built from (pyproject.toml's packages and what its metadata reads).
+WHEEL_SOURCES = ["pyproject.toml", "README.md", "lsp_server", "export", "evaluation", "scripted_editor"]
+
+
+@pytest.fixture(scope="module")
+def server_wheel() -> Path:
+    """A magicoder-lsp wheel of this checkout, built offline from a copy (nothing is left in the checkout)."""
+    source, out = RUNS / "wheel-src", RUNS / "wheel"
+    for folder in (source, out):
+        shutil.rmtree(folder, ignore_errors=True)
+    source.mkdir(parents=True)
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    for name in WHEEL_SOURCES:
+        item = ROOT / name
+        if item.is_dir():
+            shutil.copytree(item, source / name, ignore=ignore)
+        else:
+            shutil.copy2(item, source / name)
+    command = [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", str(source), "-w"]
+    run([*command, str(out)], timeout=300)
+    (wheel,) = out.glob("magicoder_lsp-*.whl")
+    return wheel
+
+
+@pytest.fixture(scope="module")
+def hf_checkpoint(tiny_model: Path) -> Path:
+    """A private copy of the tiny model's Hugging Face checkpoint (what Get Model exports)."""
+    copy = RUNS / "checkpoints" / "tiny-magicoder"
+    shutil.rmtree(copy, ignore_errors=True)
+    shutil.copytree(tiny_model / "hf", copy)
+    return copy
+
+
+def test_vscode_first_run(vsix, model, server_wheel, hf_checkpoint):
+    """A fresh profile (e2e/firstrun.mjs): one notification with the next step and the walkthrough; Set Up Server
+    cancelled (settings unchanged, no folder left), then run (a managed environment with the [cpu] runtime,
+    magicoder.pythonPath set, the server running and asking for a model); Get Model from a Hugging Face folder
+    cancelled mid-export (nothing changed, no half-built folder), then run with its phases shown (magicoder.model
+    set, the status bar ready); a folder that is not a model refused with one message; Magicoder: Ask… answers."""
+    extra = {"hf": hf_checkpoint, "server-package": server_wheel, "pip-cache": CACHE / "pip"}
+    results = code_server_scenario("firstrun.mjs", vsix, model, "firstrun", timeout=900, extra=extra)
+    assert "Set Up Server" in results["firstNotification"] and "Open Walkthrough" in results["firstNotification"]
+    assert "Magicoder: Set Up" in results["statusBeforeSetup"]
+    assert results["envRecord"]["spec"] == f"{server_wheel}[cpu]"
+    python = results["settingsAfterSetup"]["machine:magicoder.pythonPath"]
+    assert python.endswith("/bin/python") and "/globalStorage/magicoder-lsp.magicoder-lsp/envs/env-" in python
+    assert "Magicoder: Get Model" in results["status"]
+    assert "int4 for CPU" in results["hubFigures"] and "downloads 13.5 GB" in results["hubFigures"]
+    assert results["model"].endswith("/models/tiny-magicoder-int4-cpu")  # the folder's name, precision, target
+    assert results["settingsAfterGetModel"]["machine:magicoder.model"] == results["model"]
+    assert "Magicoder CPU" in results["statusReady"]
+    assert results["ask"]["applied"] and results["afterAsk"] != (CLIENT / "e2e" / "sample.py").read_text()
+    assert "not an ONNX model" in results["badFolderMessage"]
+
+
+def test_vscode_untrusted_folder(vsix, model):
+    """Workspace trust on (e2e/untrusted.mjs): an untrusted folder whose settings name a script in it as
+    magicoder.pythonPath, and a package, a model and a tokenizer of its own; the extension serves in Restricted
+    Mode with the user's interpreter and model, and the script never runs, not even once the folder is trusted."""
+    results = code_server_scenario("untrusted.mjs", vsix, model, "untrusted", timeout=300)
+    assert results["scriptRan"] is None
+    assert "Magicoder CPU" in results["status"]
+    assert all(str(VENV_PYTHON) in line for line in results["startsTrusted"]), results["startsTrusted"]
+    assert results["afterAsk"] != (CLIENT / "e2e" / "sample.py").read_text()
 
 
 def test_neovim(model, tmp_path):

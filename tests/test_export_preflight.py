@@ -9,24 +9,10 @@ import pytest
 
 from export import preflight, source
 from export.cli import main as export_main
+from export.known import MAGICODER_CONFIG
 from export.options import BuildOptions
 from export.preflight import PreflightError, check_resources, count_params, estimate, onnx_bytes
 from tests.helpers.markers import needs_real_tokenizer
-
-MAGICODER_CONFIG = {
-    "architectures": ["LlamaForCausalLM"],
-    "model_type": "llama",
-    "hidden_size": 4096,
-    "intermediate_size": 11008,
-    "num_hidden_layers": 32,
-    "num_attention_heads": 32,
-    "num_key_value_heads": 32,
-    "vocab_size": 32256,
-    "max_position_embeddings": 16384,
-    "rope_scaling": {"type": "linear", "factor": 4.0},
-    "rope_theta": 100000,
-    "tie_word_embeddings": False,
-}
 
 
 def fake_checkpoint(folder: Path, **config) -> Path:

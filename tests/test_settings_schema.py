@@ -26,7 +26,10 @@ EXAMPLE = json.loads((CLIENT / "test" / "settings.example.json").read_text())
 KEYS = [name.removeprefix(f"{SECTION}.") for name in PROPERTIES]
 
 # Settings of the extension alone: it never sends them to the server.
-CLIENT_ONLY = {"pythonPath": "the interpreter the extension starts the server with"}
+CLIENT_ONLY = {
+    "pythonPath": "the interpreter the extension starts the server with",
+    "serverPackage": "what Magicoder: Set Up Server installs",
+}
 SERVER_KEYS = [key for key in KEYS if key not in CLIENT_ONLY]
 # package.json defaults that stand for "unset": the server's default is None, and it decides itself.
 UNSET = {"model": "", "threads": None, "logLevel": "info"}

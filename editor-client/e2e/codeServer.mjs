@@ -56,9 +56,9 @@ export function installExtension(bin, vsix, dirs, env) {
 
 /**
  * Starts code-server on 127.0.0.1 (port chosen by the OS) with no auth; resolves with the process and
- * its URL once it listens. Its output goes to `logFile`.
+ * its URL once it listens. Its output goes to `logFile`. `trust: true` keeps workspace trust on.
  */
-export function start(bin, dirs, env, logFile, timeoutMs = 60_000) {
+export function start(bin, dirs, env, logFile, timeoutMs = 60_000, { trust = false } = {}) {
   const config = path.join(dirs.run, "config.yaml");
   fs.writeFileSync(config, "bind-addr: 127.0.0.1:0\nauth: none\ncert: false\n");
   const args = [
@@ -68,7 +68,8 @@ export function start(bin, dirs, env, logFile, timeoutMs = 60_000) {
     "--auth", "none",
     "--disable-telemetry",
     "--disable-update-check",
-    "--disable-workspace-trust",
+    // `trust`: workspace trust on (a folder opens in Restricted Mode until trusted).
+    ...(trust ? [] : ["--disable-workspace-trust"]),
     "--disable-getting-started-override",
     "--disable-proxy",
     "--ignore-last-opened",
@@ -102,6 +103,22 @@ export function magicoderLog(userData) {
   const logs = path.join(userData, "logs");
   const files = fs.existsSync(logs) ? fs.readdirSync(logs, { recursive: true }).filter((f) => f.endsWith("Magicoder.log")) : [];
   return files.map((f) => fs.readFileSync(path.join(logs, f), "utf8")).join("\n");
+}
+
+/** The remote's Machine settings as code-server has them now (machine-scoped settings are written there). */
+export function machineSettings(userData) {
+  const file = path.join(userData, "Machine", "settings.json");
+  if (!fs.existsSync(file)) return {};
+  const text = fs.readFileSync(file, "utf8").trim();
+  return text ? JSON.parse(text.replace(/^\s*\/\/.*$/gm, "")) : {};
+}
+
+/** The user settings as code-server has them now. */
+export function userSettings(userData) {
+  const file = path.join(userData, "User", "settings.json");
+  if (!fs.existsSync(file)) return {};
+  const text = fs.readFileSync(file, "utf8").trim();
+  return text ? JSON.parse(text.replace(/^\s*\/\/.*$/gm, "")) : {};
 }
 
 /** Copies the extension's log and the extension host's log into `artifacts`. */

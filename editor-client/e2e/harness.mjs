@@ -8,7 +8,7 @@ import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { copyLogs, installExtension, prepare, start, writeUserSettings } from "./codeServer.mjs";
 import { descendants, stopTree } from "./procs.mjs";
-import { launch, Workbench } from "./workbench.mjs";
+import { launch, until, Workbench } from "./workbench.mjs";
 
 export const CLIENT = path.resolve(import.meta.dirname, "..");
 export const REPO = path.dirname(CLIENT);
@@ -39,10 +39,13 @@ export const WORKBENCH_SETTINGS = {
  * The options every scenario takes; `name` names its default run and artifacts folders.
  *
  *   --model DIR [--python PY] [--vsix FILE] [--code-server BIN] [--run-dir DIR] [--artifacts DIR]
+ *
+ * `extra`: a scenario's own options (parseArgs' option definitions).
  */
-export function cliOptions(name) {
+export function cliOptions(name, extra = {}) {
   const { values } = parseArgs({
     options: {
+      ...extra,
       model: { type: "string", default: process.env.MAGICODER_MODEL },
       python: { type: "string", default: path.join(REPO, ".venv", "bin", "python") },
       vsix: { type: "string", default: path.join(CLIENT, "dist", "magicoder-lsp.vsix") },
@@ -74,6 +77,34 @@ export async function askWithInstruction(wb, instruction) {
   await wb.answerInputBox(instruction);
 }
 
+const dirty = async (wb) => (await wb.page.locator(".tab.active.dirty").count()) > 0;
+
+/**
+ * Waits for an answer to reach the file: applied at once, or (an edit that needs confirmation: a truncated
+ * answer, or magicoder.previewEdits) shown in the Refactor Preview and applied from there. Saves the file;
+ * returns "applied" or "previewed".
+ */
+export async function answerApplied(wb, shot, name, file) {
+  const preview = () => wb.page.locator(".bulk-edit-panel").first().isVisible();
+  const how = await until(`${name} to reach the file`, async () => ((await dirty(wb)) ? "applied" : (await preview()) ? "previewed" : ""), 120_000);
+  if (how === "previewed") {
+    // Changes that need confirmation start unchecked: check the file (all its changes), then apply.
+    await shot(`${name}-refactor-preview`);
+    await wb.page.locator(".bulk-edit-panel .monaco-list").first().focus();
+    await wb.keyboard.press("Home");
+    await wb.keyboard.press("Space");
+    const checked = wb.page.locator(".bulk-edit-panel input[type=checkbox]:checked");
+    await until("the change to be checked in the Refactor Preview", async () => (await checked.count()) > 0, 10_000);
+    await wb.page.locator(".bulk-edit-panel .monaco-button", { hasText: "Apply" }).first().focus();
+    await wb.keyboard.press("Enter");
+    await until(`${name} to be applied from the Refactor Preview`, () => dirty(wb), 30_000);
+  }
+  await wb.openFile(path.basename(file)); // the keyboard back in the editor
+  await shot(`${name}-applied`);
+  await wb.save();
+  return how;
+}
+
 const readIfThere = (file) => (fs.existsSync(file) ? fs.readFileSync(file, "utf8") : `(no ${file})`);
 
 /**
@@ -84,9 +115,12 @@ const readIfThere = (file) => (fs.existsSync(file) ? fs.readFileSync(file, "utf8
  *   settings added to WORKBENCH_SETTINGS and the remote's Machine settings (see writeUserSettings).
  * - `scenario({ wb, shot, dirs })`: the steps; `shot(name)` saves a screenshot, `shot.file(name)` its path.
  * - `after(dirs)`: once every process is stopped, before results.json is written (also on failure).
+ * - `environment(env, dirs)`: changes code-server's environment (which its extension hosts inherit) in place.
+ * - `trust`: workspace trust on (the folder opens in Restricted Mode); WORKBENCH_SETTINGS turns it off otherwise.
  */
-export async function runE2E({ opt, results, step, setup, scenario, after = () => undefined }) {
+export async function runE2E({ opt, results, step, setup, scenario, after = () => undefined, environment = () => undefined, trust = false }) {
   const { dirs, env } = prepare(opt["run-dir"]);
+  environment(env, dirs);
   fs.rmSync(opt.artifacts, { recursive: true, force: true });
   fs.mkdirSync(opt.artifacts, { recursive: true });
 
@@ -102,10 +136,11 @@ export async function runE2E({ opt, results, step, setup, scenario, after = () =
   };
   try {
     const settings = await setup(dirs);
-    writeUserSettings(dirs, { ...WORKBENCH_SETTINGS, ...settings.user }, settings.machine);
+    const trustSettings = trust ? { "security.workspace.trust.enabled": true, "security.workspace.trust.startupPrompt": "never" } : {};
+    writeUserSettings(dirs, { ...WORKBENCH_SETTINGS, ...trustSettings, ...settings.user }, settings.machine);
     step("install extension", { vsix: opt.vsix });
     installExtension(opt["code-server"], opt.vsix, dirs, env);
-    const server = await start(opt["code-server"], dirs, env, path.join(opt.artifacts, "code-server.log"));
+    const server = await start(opt["code-server"], dirs, env, path.join(opt.artifacts, "code-server.log"), undefined, { trust });
     step("code-server listening", { url: server.url, pid: server.child.pid });
     context = await launch(dirs.profile);
     const page = context.pages()[0] ?? (await context.newPage());

@@ -7,7 +7,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { magicoderLog } from "./codeServer.mjs";
-import { askWithInstruction, cliOptions, recorder, runE2E } from "./harness.mjs";
+import { answerApplied, askWithInstruction, cliOptions, recorder, runE2E } from "./harness.mjs";
 import { until } from "./workbench.mjs";
 
 const SAMPLE = fs.readFileSync(path.join(import.meta.dirname, "sample.py"), "utf8");
@@ -24,32 +24,6 @@ const { results, step } = recorder({ sample: SAMPLE, typed: TYPED, instruction: 
 const starts = (userData) => magicoderLog(userData).split("starting the server:").length - 1;
 
 const dirty = async (wb) => (await wb.page.locator(".tab.active.dirty").count()) > 0;
-
-/**
- * Waits for an answer to reach the file: applied at once, or (an edit that needs confirmation: a
- * truncated answer, or magicoder.previewEdits) shown in the Refactor Preview and applied from there.
- */
-async function answerApplied(wb, shot, name, file) {
-  const preview = () => wb.page.locator(".bulk-edit-panel").first().isVisible();
-  const how = await until(`${name} to reach the file`, async () => ((await dirty(wb)) ? "applied" : (await preview()) ? "previewed" : ""), 120_000);
-  if (how === "previewed") {
-    // Changes that need confirmation start unchecked: check the file (all its changes), then apply.
-    await shot(`${name}-refactor-preview`);
-    await wb.page.locator(".bulk-edit-panel .monaco-list").first().focus();
-    await wb.keyboard.press("Home");
-    await wb.keyboard.press("Space");
-    const checked = wb.page.locator(".bulk-edit-panel input[type=checkbox]:checked");
-    await until("the change to be checked in the Refactor Preview", async () => (await checked.count()) > 0, 10_000);
-    // Not in the command palette; its button takes the keyboard.
-    await wb.page.locator(".bulk-edit-panel .monaco-button", { hasText: "Apply" }).first().focus();
-    await wb.keyboard.press("Enter");
-    await until(`${name} to be applied from the Refactor Preview`, () => dirty(wb), 30_000);
-  }
-  await wb.openFile(path.basename(file)); // the keyboard back in the editor
-  await shot(`${name}-applied`);
-  await wb.save();
-  return how;
-}
 
 /** The last `Ask Magicoder: {...}` result the extension logged. */
 function lastAskResult(userData) {

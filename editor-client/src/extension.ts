@@ -1,6 +1,8 @@
 // Entry point: settings, commands, the status bar item and the server controller.
 import * as vscode from "vscode";
+import { GET_MODEL, OPEN_SAMPLE, SETUP_SERVER } from "./firstRun";
 import { log, showError, showLogs } from "./logger";
+import { Onboarding } from "./onboarding";
 import { onPythonInterpreterChange } from "./python";
 import { ASK_COMMAND, ServerController } from "./server";
 import { SET_API_KEY_COMMAND, setApiKey } from "./secrets";
@@ -11,8 +13,9 @@ let controller: ServerController | undefined;
 
 function currentSettings(): Settings {
   const config = vscode.workspace.getConfiguration("magicoder");
-  const folder = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
-  // backend, endpoint, allowInsecure and caBundle: the user-level value only (USER_ONLY).
+  // Restricted Mode: no path is taken relative to (or inside, by ${workspaceFolder}) the untrusted folder.
+  const folder = vscode.workspace.isTrusted ? vscode.workspace.workspaceFolders?.[0]?.uri.fsPath : undefined;
+  // pythonPath, serverPackage, backend, endpoint, allowInsecure and caBundle: the user-level value only (USER_ONLY).
   return readSettings(getterOf(config), { workspaceFolder: folder });
 }
 
@@ -28,18 +31,33 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     item.backgroundColor = view.error ? new vscode.ThemeColor("statusBarItem.errorBackground") : undefined;
     item.show();
   };
-  const server = new ServerController({ settings: currentSettings, status, render, secrets: context.secrets });
+  let onboarding: Onboarding | undefined;
+  const server = new ServerController({
+    settings: currentSettings,
+    status,
+    render,
+    secrets: context.secrets,
+    afterStart: () => void onboarding?.check(),
+    quiet: (message) => onboarding?.quiet(message) ?? false,
+  });
   controller = server;
+  onboarding = new Onboarding({ context, server, status, render, settings: currentSettings });
+  const firstRun = onboarding;
   context.subscriptions.push(
     item,
+    firstRun,
     server,
     vscode.commands.registerCommand("magicoder.showLogs", showLogs),
     vscode.commands.registerCommand("magicoder.restartServer", () => server.restart()),
     vscode.commands.registerCommand("magicoder.toggleInline", toggleInline),
     vscode.commands.registerCommand("magicoder.askWithInstruction", () => askWithInstruction(server)),
     vscode.commands.registerCommand(SET_API_KEY_COMMAND, () => setApiKeyCommand(context, server)),
+    vscode.commands.registerCommand(SETUP_SERVER, (mode?: unknown) => firstRun.setupServer(mode)),
+    vscode.commands.registerCommand(GET_MODEL, () => firstRun.getModel()),
+    vscode.commands.registerCommand(OPEN_SAMPLE, () => firstRun.openSample()),
     vscode.workspace.onDidChangeConfiguration((event) => {
-      if (event.affectsConfiguration("magicoder")) void server.settingsChanged();
+      if (!event.affectsConfiguration("magicoder")) return;
+      void server.settingsChanged().then(() => firstRun.check());
     }),
     // Trusted now: the workspace's interpreter and folder may be used (see ServerController.doStart).
     vscode.workspace.onDidGrantWorkspaceTrust(() => void server.restart()),

@@ -92,6 +92,7 @@ interface PythonExtensionApi {
     onDidChangeActiveEnvironmentPath?: vscode.Event<unknown>;
     getActiveEnvironmentPath(resource?: vscode.Uri): { path: string } | undefined;
     resolveEnvironment(env: { path: string }): Promise<{ executable?: { uri?: vscode.Uri } } | undefined>;
+    known?: readonly { path: string; executable?: { uri?: vscode.Uri } }[];
   };
 }
 
@@ -107,6 +108,21 @@ export async function pythonExtensionInterpreter(
   if (!active) return undefined;
   const env = await api.environments?.resolveEnvironment(active);
   return env?.executable?.uri?.fsPath ?? active.path;
+}
+
+/** Every interpreter ms-python.python knows (its active one first), or [] without that extension. */
+export async function pythonExtensionInterpreters(extensions: typeof vscode.extensions, resource?: vscode.Uri): Promise<string[]> {
+  const extension = extensions.getExtension<PythonExtensionApi>("ms-python.python");
+  if (!extension) return [];
+  const api = extension.isActive ? extension.exports : await extension.activate();
+  const out: string[] = [];
+  const active = await pythonExtensionInterpreter(extensions, resource).catch(() => undefined);
+  if (active) out.push(active);
+  for (const env of api?.environments?.known ?? []) {
+    const python = env.executable?.uri?.fsPath ?? env.path;
+    if (python && !out.includes(python)) out.push(python);
+  }
+  return out;
 }
 
 /** Calls `listener` when the Python extension's active interpreter changes (once it is active). */

@@ -9,9 +9,11 @@ import {
   LanguageClient,
   LanguageClientOptions,
   LSPErrorCodes,
+  MessageType,
   Middleware,
   ResponseError,
   ServerOptions,
+  ShowMessageNotification,
   State,
   Trace,
   TransportKind,
@@ -38,6 +40,12 @@ export interface ServerHooks {
   render: () => void;
   /** Where the API keys are (VS Code's SecretStorage). */
   secrets: Pick<SecretStore, "get">;
+  /** Whether the workspace is trusted (Restricted Mode: no workspace interpreter, not run in the workspace). */
+  trusted?: () => boolean;
+  /** After every start, found or not (the first-run check). */
+  afterStart?: () => void;
+  /** A server message (window/showMessage) the first-run check shows its own way: not shown, only logged. */
+  quiet?: (message: string) => boolean;
 }
 
 function sleep(ms: number, token: vscode.CancellationToken): Promise<void> {
@@ -75,6 +83,10 @@ function lines(input: NodeJS.ReadableStream, write: (line: string) => void): voi
 export class ServerController implements vscode.Disposable {
   private client: LanguageClient | undefined;
   private running: Launch | undefined;
+  /** The interpreter the server was last started with (undefined: none was found). */
+  python: string | undefined;
+  /** How the last start ended. */
+  lastStart: "running" | "no-interpreter" | "failed" | undefined;
   private readonly queue = new SerialQueue((error) => void showError(`Magicoder: ${String(error)}`));
 
   constructor(private readonly hooks: ServerHooks) {}
@@ -141,13 +153,21 @@ export class ServerController implements vscode.Disposable {
   }
 
   private async doStart(): Promise<void> {
+    try {
+      await this.startClient();
+    } finally {
+      this.hooks.afterStart?.();
+    }
+  }
+
+  private async startClient(): Promise<void> {
     const settings = this.hooks.settings();
     this.hooks.status.inlineEnabled = settings.inline.enabled;
     this.setClientState("starting");
     const folder = vscode.workspace.workspaceFolders?.[0];
     // Restricted Mode: no interpreter the workspace may have chosen (the Python extension's may be its own
     // .venv), and not started in the workspace (`python -m` imports from the current directory first).
-    const trusted = vscode.workspace.isTrusted;
+    const trusted = this.hooks.trusted?.() ?? vscode.workspace.isTrusted;
     if (!trusted) log.info("Restricted Mode: the server runs from your home folder, with no Python extension interpreter");
     const found = await findInterpreter({
       setting: settings.pythonPath,
@@ -157,8 +177,16 @@ export class ServerController implements vscode.Disposable {
     });
     if ("error" in found) {
       this.running = undefined;
-      for (const line of found.tried) log.error(`  tried ${line}`);
+      this.python = undefined;
+      this.lastStart = "no-interpreter";
       this.setClientState("failed", found.error);
+      if (this.hooks.quiet?.(found.error)) {
+        // The first-run check says what to do: not an error, the log says what was found.
+        log.info(found.error);
+        for (const line of found.tried) log.info(`  tried ${line}`);
+        return;
+      }
+      for (const line of found.tried) log.error(`  tried ${line}`);
       void showError(found.error, "Open Settings").then((choice) => {
         if (choice === "Open Settings") void vscode.commands.executeCommand("workbench.action.openSettings", "magicoder.pythonPath");
       });
@@ -187,6 +215,16 @@ export class ServerController implements vscode.Disposable {
     client.onNotification(STATUS_NOTIFICATION, (params: unknown) => {
       if (this.hooks.status.update(params)) this.hooks.render();
     });
+    // Replaces vscode-languageclient's own handler (registered before start, it is installed after it).
+    client.onNotification(ShowMessageNotification.type, ({ type, message }) => {
+      if (this.hooks.quiet?.(message)) {
+        log.info(`(not shown) ${message}`);
+        return;
+      }
+      if (type === MessageType.Error) void vscode.window.showErrorMessage(message);
+      else if (type === MessageType.Warning) void vscode.window.showWarningMessage(message);
+      else void vscode.window.showInformationMessage(message);
+    });
     client.onDidChangeState((event) => {
       if (this.client !== client) return;
       if (event.newState === State.Running) this.setClientState("running");
@@ -194,10 +232,13 @@ export class ServerController implements vscode.Disposable {
     });
     this.client = client;
     this.running = launch;
+    this.python = found.python;
     try {
       await client.start();
+      this.lastStart = "running";
     } catch (error) {
       this.running = undefined;
+      this.lastStart = "failed";
       this.setClientState("failed", `The server did not start: ${String(error)}`);
       void showError(`Magicoder: the server did not start: ${String(error)}`);
       return;

@@ -24,7 +24,8 @@ export type Backend = "local" | "openai";
 export type LogLevel = "debug" | "info" | "warning" | "error";
 
 export interface Settings {
-  pythonPath: string; // "" = discover
+  pythonPath: string; // "" = discover; user-level only
+  serverPackage: string; // "" = the release matching the extension (Set Up Server); user-level only
   model: string; // "" = the server's $MAGICODER_MODEL
   device: Device;
   backend: Backend; // user-level only (USER_ONLY)
@@ -81,10 +82,11 @@ export type Getter = (key: string, level: Level) => unknown;
 
 /**
  * Settings read from the user's own settings only, never from workspace or folder settings: a cloned
- * repository must not send the user's code and API key elsewhere (package.json also declares them
- * `machine`-scoped and restricted in untrusted workspaces).
+ * repository must not send the user's code and API key elsewhere, nor name the program the extension runs
+ * or the package it installs (package.json also declares them `machine`-scoped and restricted in untrusted
+ * workspaces).
  */
-export const USER_ONLY: readonly string[] = ["backend", "endpoint", "allowInsecure", "caBundle"];
+export const USER_ONLY: readonly string[] = ["pythonPath", "serverPackage", "backend", "endpoint", "allowInsecure", "caBundle"];
 
 /** The part of vscode.WorkspaceConfiguration (of the `magicoder` section) that settings are read with. */
 export interface ConfigReader {
@@ -156,6 +158,7 @@ export function readSettings(get: Getter, ctx: PathContext = {}): Settings {
   const read = <T>(key: string) => valueOf<T>(get, key);
   return {
     pythonPath: resolvePath(read("pythonPath"), ctx),
+    serverPackage: read<string>("serverPackage").trim(),
     model: resolvePath(read("model"), ctx),
     device: read("device"),
     backend: read("backend"),

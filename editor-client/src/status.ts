@@ -1,5 +1,6 @@
 // What the status bar item shows, from the server's `magicoder/status` notifications and the client's
 // own state. Pure: extension.ts renders the view.
+import { GET_MODEL, SETUP_SERVER, Step } from "./firstRun";
 
 export type ServerState = "loading" | "ready" | "busy" | "error";
 export type ClientState = "starting" | "running" | "stopped" | "failed";
@@ -57,6 +58,8 @@ export class StatusModel {
   private clientMessage: string | undefined;
   private lastRate: number | undefined;
   inlineEnabled = true;
+  /** The first-run step still missing (firstRun.nextStep): shown as what to do next, not as an error. */
+  setup: Step | undefined;
 
   /** A `magicoder/status` notification; malformed ones are ignored. Returns whether it was used. */
   update(params: unknown): boolean {
@@ -73,6 +76,8 @@ export class StatusModel {
   }
 
   view(): StatusView {
+    const next = this.nextStepView();
+    if (next) return next;
     const s = this.server;
     const provider = providerLabel(s?.provider);
     const lines = [`Magicoder: ${this.describe()}`];
@@ -95,6 +100,29 @@ export class StatusModel {
     const rate = this.lastRate !== undefined && !error ? ` · ${formatRate(this.lastRate)}` : "";
     const inline = this.inlineEnabled ? "" : " $(circle-slash)";
     return { text: parts.join(" ") + rate + inline, tooltip: lines.join("\n"), error, command: SHOW_LOGS };
+  }
+
+  /**
+   * A missing first-run step replaces an error that it explains: no server found (Set Up Server), or a server
+   * that runs without a model or endpoint (Get Model, or the team server's setup).
+   */
+  private nextStepView(): StatusView | undefined {
+    const inline = this.inlineEnabled ? "" : " $(circle-slash)";
+    const failedToStart = this.client === "failed" || this.client === "stopped";
+    if (this.setup === "server" && failedToStart) {
+      const tooltip = "Magicoder: the server is not set up\n\nClick to set it up (Magicoder: Set Up Server).";
+      return { text: `$(tools) Magicoder: Set Up${inline}`, tooltip, error: false, command: SETUP_SERVER };
+    }
+    const waiting = this.client === "running" && (this.server === undefined || this.server.state === "error");
+    if (this.setup === "model" && waiting) {
+      const tooltip = "Magicoder: no model yet\n\nClick to get one (Magicoder: Get Model).";
+      return { text: `$(cloud-download) Magicoder: Get Model${inline}`, tooltip, error: false, command: GET_MODEL };
+    }
+    if (this.setup === "endpoint" && waiting) {
+      const tooltip = "Magicoder: no inference server (magicoder.endpoint) set\n\nClick to set one up (Magicoder: Set Up Server).";
+      return { text: `$(plug) Magicoder: Set Up${inline}`, tooltip, error: false, command: SETUP_SERVER };
+    }
+    return undefined;
   }
 
   private describe(): string {

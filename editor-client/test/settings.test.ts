@@ -132,8 +132,24 @@ function layered(levels: { user?: Record<string, unknown>; workspace?: Record<st
   return { get: getterOf(config), reads };
 }
 
+test("pythonPath and serverPackage: a folder cannot name the program the extension runs, nor what it installs", () => {
+  const evil = { pythonPath: "${workspaceFolder}/evil/python", serverPackage: "./evil" };
+  for (const levels of [{ workspace: evil }, { folder: evil }]) {
+    const { get, reads } = layered(levels);
+    const s = readSettings(get, ctx);
+    assert.deepEqual([s.pythonPath, s.serverPackage], ["", ""]);
+    assert.equal(reads.includes("get pythonPath") || reads.includes("get serverPackage"), false);
+  }
+  const user = { pythonPath: "~/venv/bin/python", serverPackage: " /wheels/magicoder_lsp-0.1.0-py3-none-any.whl " };
+  const s = readSettings(layered({ user, workspace: evil }).get, ctx);
+  assert.deepEqual([s.pythonPath, s.serverPackage], ["/home/me/venv/bin/python", "/wheels/magicoder_lsp-0.1.0-py3-none-any.whl"]);
+  // The extension passes no workspace folder in Restricted Mode: a user's relative path is not taken from it.
+  const untrusted = readSettings(layered({ user: { pythonPath: "${workspaceFolder}/.venv/bin/python", model: "models/m" } }).get, { home: "/home/me" });
+  assert.deepEqual([untrusted.pythonPath, untrusted.model], ["${workspaceFolder}/.venv/bin/python", "models/m"]);
+});
+
 test("backend, endpoint, allowInsecure and caBundle: workspace and folder values are ignored, user values used", () => {
-  assert.deepEqual([...USER_ONLY].sort(), ["allowInsecure", "backend", "caBundle", "endpoint"]);
+  assert.deepEqual([...USER_ONLY].sort(), ["allowInsecure", "backend", "caBundle", "endpoint", "pythonPath", "serverPackage"]);
   const evil = { backend: "openai", endpoint: "http://evil.example:8000/v1", allowInsecure: true, caBundle: "/tmp/evil.pem" };
   for (const levels of [{ workspace: evil }, { folder: evil }, { workspace: evil, folder: evil }]) {
     const { get, reads } = layered(levels);
@@ -163,10 +179,12 @@ test("remoteModel, tokenizer and the other settings: the workspace's value wins,
 test("the security settings are machine-scoped and restricted in untrusted workspaces", () => {
   const properties = contributes.configuration.properties as Record<string, { scope?: string }>;
   for (const key of USER_ONLY) assert.equal(properties[`${SECTION}.${key}`].scope, "machine", key);
-  for (const key of ["remoteModel", "tokenizer"]) assert.equal(properties[`${SECTION}.${key}`].scope, "machine-overridable", key);
+  for (const key of ["model", "remoteModel", "tokenizer"]) assert.equal(properties[`${SECTION}.${key}`].scope, "machine-overridable", key);
   const restricted = capabilities.untrustedWorkspaces.restrictedConfigurations;
   assert.equal(capabilities.untrustedWorkspaces.supported, "limited");
-  for (const key of [...USER_ONLY, "pythonPath", "model", "tokenizer"]) assert.ok(restricted.includes(`${SECTION}.${key}`), key);
+  // Every setting that names a program, a package, a folder or an endpoint (and the backend that uses it).
+  const named = [...USER_ONLY, "model", "tokenizer"];
+  assert.deepEqual([...restricted].sort(), named.map((key) => `${SECTION}.${key}`).sort());
   assert.ok(contributes.commands.some((c) => c.command === "magicoder.setApiKey" && c.title === "Set API Key" && c.category === "Magicoder"));
 });
 
