@@ -1,5 +1,6 @@
 """Shared fixtures (only fixtures: what tests share besides lives in tests/helpers/): the tiny Magicoder-shaped
-model, exported once per test session."""
+model, exported once per test session, and what the editor tests share (the extension's .vsix, a private copy
+of the tiny model), made once per session."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers.editors import CLIENT, RUNS, VSIX, require, run
 from tests.helpers.llama_server import LlamaServer, require_llama_server, start_llama_server
 from tests.helpers.paths import TEST_GGUF, TEST_MODEL, has_real_tokenizer, tokenizer_args
 
@@ -55,3 +57,26 @@ def llama_server(tiny_gguf: Path, tmp_path_factory: pytest.TempPathFactory) -> I
     require_llama_server()
     with start_llama_server(tiny_gguf, log_path=tmp_path_factory.mktemp("llama-server") / "server.log") as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def npm_ready() -> None:
+    require("node", "npm", CLIENT / "node_modules" / ".bin" / "tsc")
+
+
+@pytest.fixture(scope="session")
+def vsix(npm_ready) -> Path:
+    VSIX.unlink(missing_ok=True)
+    run(["npm", "run", "package", "--silent"], cwd=CLIENT, timeout=180)
+    assert VSIX.is_file()
+    return VSIX
+
+
+@pytest.fixture(scope="session")
+def editor_model(tiny_model: Path) -> Path:
+    """A private copy of the session's tiny model for the editors (other test sessions may re-export the shared
+    one)."""
+    copy = RUNS / "tiny"
+    shutil.rmtree(copy, ignore_errors=True)
+    shutil.copytree(tiny_model, copy, ignore=shutil.ignore_patterns("hf"))
+    return copy

@@ -3,7 +3,9 @@ Chromium) and a headless Neovim 0.7, each driving the real server on the tiny mo
 
 The editors' results are compared with what the server answers a plain LSP client for the same document
 and range (the tiny model is random but greedy, so deterministic). Needs what `scripts/setup-editor.sh`
-installs (scripts/test.sh runs it); without it these tests skip and say so.
+installs (scripts/test.sh runs it); without it these tests skip and say so. The extension's first run and
+Restricted Mode: tests/test_editor_firstrun.py; the fixtures both use (npm_ready, vsix, editor_model):
+tests/conftest.py.
 """
 
 from __future__ import annotations
@@ -11,112 +13,18 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import shutil
-import signal
-import subprocess
 import sys
 import time
 import zipfile
 from pathlib import Path
 
-import pytest
 from lsprotocol import types
 
 from scripted_editor import CLIENT_CAPABILITIES, Document, EditorSession, make_session
+from tests.helpers.editors import CLIENT, VENV_PYTHON, code_server_scenario, require, run
 from tests.helpers.paths import ROOT
 
-CLIENT = ROOT / "editor-client"
-CACHE = Path(
-    os.environ.get("MAGICODER_EDITOR_CACHE")
-    or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "magicoder-lsp"
-)
-CODE_SERVER = CACHE / "code-server" / "node_modules" / ".bin" / "code-server"
-VENV_PYTHON = ROOT / ".venv" / "bin" / "python"
-ARTIFACTS = ROOT / ".cache" / "artifacts"
-# The editors' run folders ($MAGICODER_TEST_CACHE: beside the tiny model, for test runs side by side).
-RUNS = Path(os.environ.get("MAGICODER_TEST_CACHE") or ROOT / ".cache") / "editor-tests"
-VSIX = CLIENT / "dist" / "magicoder-lsp.vsix"
-SETUP = "run `bash scripts/setup-editor.sh` first (scripts/test.sh does)"
 ASK_RANGE = types.Range(types.Position(3, 0), types.Position(9, 0))  # the commented function in the samples
-
-
-def require(*things: str | Path) -> None:
-    for thing in things:
-        found = Path(thing).exists() if isinstance(thing, Path) else shutil.which(thing)
-        if not found:
-            pytest.skip(f"{thing} is not installed: {SETUP}")
-
-
-# -- processes -------------------------------------------------------------------------------------------
-def descendants(root: int) -> list[int]:
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                stat = Path(f"/proc/{entry}/stat").read_text()
-            except OSError:
-                continue
-            ppid = int(stat[stat.rindex(")") + 2 :].split()[1])
-            children.setdefault(ppid, []).append(int(entry))
-    out, stack = [], list(children.get(root, []))
-    while stack:
-        pid = stack.pop()
-        out.append(pid)
-        stack.extend(children.get(pid, []))
-    return out
-
-
-def stop_tree(pid: int) -> None:
-    """SIGKILL a process and everything it started, listed first (by pid), then its process group."""
-    for target in [pid, *descendants(pid)]:
-        try:
-            os.kill(target, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-    try:
-        os.killpg(pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-
-
-def run(cmd: list[str], *, cwd: Path = ROOT, timeout: float, env: dict | None = None) -> str:
-    """Run a command in its own session; fail with its output when it fails or times out."""
-    proc = subprocess.Popen(
-        [str(c) for c in cmd],
-        cwd=cwd,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
-    try:
-        out, _ = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        stop_tree(proc.pid)
-        out, _ = proc.communicate()
-        pytest.fail(f"{' '.join(map(str, cmd))} timed out after {timeout} s:\n{out}")
-    finally:
-        stop_tree(proc.pid)
-    if proc.returncode != 0:
-        pytest.fail(f"{' '.join(map(str, cmd))} exited with {proc.returncode}:\n{out}")
-    return out
-
-
-def live_processes_under(folder: Path) -> list[str]:
-    """Processes (not zombies) whose command line or working directory is inside `folder`."""
-    found = []
-    for entry in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            if Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
-                continue
-            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            cwd = os.readlink(f"/proc/{entry}/cwd")
-        except OSError:
-            continue
-        if str(folder) in cmdline or cwd.startswith(str(folder)):
-            found.append(f"{entry}: {cmdline[:200]}")
-    return found
 
 
 # -- what the server answers a plain LSP client --------------------------------------------------------
@@ -191,22 +99,9 @@ def end_of(text: str) -> types.Position:
 
 
 # -- tests ---------------------------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def npm_ready() -> None:
-    require("node", "npm", CLIENT / "node_modules" / ".bin" / "tsc")
-
-
 def test_unit_tests(npm_ready):
     out = run(["npm", "test", "--silent"], cwd=CLIENT, timeout=180)
     assert "# fail 0" in out, out
-
-
-@pytest.fixture(scope="module")
-def vsix(npm_ready) -> Path:
-    VSIX.unlink(missing_ok=True)
-    run(["npm", "run", "package", "--silent"], cwd=CLIENT, timeout=180)
-    assert VSIX.is_file()
-    return VSIX
 
 
 def test_vsix_contents(vsix):
@@ -251,55 +146,14 @@ def test_vsix_contents(vsix):
     assert 'require("vscode")' in bundle
 
 
-@pytest.fixture(scope="module")
-def model(tiny_model: Path) -> Path:
-    """A private copy of the session's tiny model (other test sessions may re-export the shared one)."""
-    copy = RUNS / "tiny"
-    shutil.rmtree(copy, ignore_errors=True)
-    shutil.copytree(tiny_model, copy, ignore=shutil.ignore_patterns("hf"))
-    return copy
-
-
-def code_server_scenario(
-    script: str, vsix: Path, model: Path, name: str, timeout: float, extra: dict[str, object] | None = None
-) -> dict:
-    """Runs an e2e/ scenario in code-server (its run folder: RUNS/name); its results.json, which says it passed.
-    `extra`: the scenario's own options."""
-    require(CODE_SERVER, "chromium", VENV_PYTHON)
-    artifacts, run_dir = ARTIFACTS / f"editor-{name}", RUNS / name
-    options = {
-        "model": model,
-        "python": VENV_PYTHON,
-        "vsix": vsix,
-        "code-server": CODE_SERVER,
-        "run-dir": run_dir,
-        "artifacts": artifacts,
-        **(extra or {}),
-    }
-    cmd = ["node", f"e2e/{script}"]
-    for option, value in options.items():
-        cmd += [f"--{option}", str(value)]
-    try:
-        out = run(cmd, cwd=CLIENT, timeout=timeout)
-    finally:
-        leftovers = live_processes_under(run_dir)
-    print(out)
-    assert not leftovers, f"processes left running: {leftovers}"
-    results = json.loads((artifacts / "results.json").read_text())
-    assert results["ok"], results.get("error")
-    for shot in results["screenshots"]:
-        assert Path(shot).stat().st_size > 1000, shot
-    return results
-
-
-def test_vscode_end_to_end(vsix, model):
+def test_vscode_end_to_end(vsix, editor_model):
     """Install the .vsix in code-server: the lightbulb's Ask Magicoder, Magicoder: Ask…, ghost text + Tab, the
     status bar, Toggle Inline Completions, Restart Server, a live settings change, Cancel, a line typed above
     the selection while the answer streams (e2e/run.mjs)."""
-    results = code_server_scenario("run.mjs", vsix, model, "e2e", timeout=480)
+    results = code_server_scenario("run.mjs", vsix, editor_model, "e2e", timeout=480)
 
     async def expected() -> tuple[str, str, str]:
-        async with Oracle(model) as oracle:
+        async with Oracle(editor_model) as oracle:
             after_ask = await oracle.ask(results["sample"], ASK_RANGE)
             first = results["afterAsk"].split("\n")[0]
             line = types.Range(types.Position(0, 0), types.Position(0, len(first)))
@@ -320,11 +174,11 @@ def test_vscode_end_to_end(vsix, model):
     assert after != f"{typed}\n{before}", "the answer was not applied"
 
 
-def test_vscode_folder_settings_cannot_redirect_the_endpoint(vsix, model):
+def test_vscode_folder_settings_cannot_redirect_the_endpoint(vsix, editor_model):
     """A trusted folder whose .vscode/settings.json names another endpoint (backend, allowInsecure, caBundle too)
     changes nothing: ghost text and Magicoder: Ask… go to the user's endpoint, with the API key set by Magicoder:
     Set API Key, and the status bar names it; the folder's server gets no request at all (e2e/remote.mjs)."""
-    results = code_server_scenario("remote.mjs", vsix, model, "remote", timeout=300)
+    results = code_server_scenario("remote.mjs", vsix, editor_model, "remote", timeout=300)
     user, folder = results["endpointA"], results["endpointB"]
     assert user != folder
     assert results["folderSettings"]["magicoder.endpoint"] == folder
@@ -340,73 +194,7 @@ def test_vscode_folder_settings_cannot_redirect_the_endpoint(vsix, model):
     assert results["status"].strip().startswith("Magicoder remote"), results["status"]
 
 
-# The sources a magicoder-lsp wheel is built from (pyproject.toml's packages and what its metadata reads).
-WHEEL_SOURCES = ["pyproject.toml", "README.md", "lsp_server", "export", "evaluation", "scripted_editor"]
-
-
-@pytest.fixture(scope="module")
-def server_wheel() -> Path:
-    """A magicoder-lsp wheel of this checkout, built offline from a copy (nothing is left in the checkout)."""
-    source, out = RUNS / "wheel-src", RUNS / "wheel"
-    for folder in (source, out):
-        shutil.rmtree(folder, ignore_errors=True)
-    source.mkdir(parents=True)
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
-    for name in WHEEL_SOURCES:
-        item = ROOT / name
-        if item.is_dir():
-            shutil.copytree(item, source / name, ignore=ignore)
-        else:
-            shutil.copy2(item, source / name)
-    command = [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", str(source), "-w"]
-    run([*command, str(out)], timeout=300)
-    (wheel,) = out.glob("magicoder_lsp-*.whl")
-    return wheel
-
-
-@pytest.fixture(scope="module")
-def hf_checkpoint(tiny_model: Path) -> Path:
-    """A private copy of the tiny model's Hugging Face checkpoint (what Get Model exports)."""
-    copy = RUNS / "checkpoints" / "tiny-magicoder"
-    shutil.rmtree(copy, ignore_errors=True)
-    shutil.copytree(tiny_model / "hf", copy)
-    return copy
-
-
-def test_vscode_first_run(vsix, model, server_wheel, hf_checkpoint):
-    """A fresh profile (e2e/firstrun.mjs): one notification with the next step and the walkthrough; Set Up Server
-    cancelled (settings unchanged, no folder left), then run (a managed environment with the [cpu] runtime,
-    magicoder.pythonPath set, the server running and asking for a model); Get Model from a Hugging Face folder
-    cancelled mid-export (nothing changed, no half-built folder), then run with its phases shown (magicoder.model
-    set, the status bar ready); a folder that is not a model refused with one message; Magicoder: Ask… answers."""
-    extra = {"hf": hf_checkpoint, "server-package": server_wheel, "pip-cache": CACHE / "pip"}
-    results = code_server_scenario("firstrun.mjs", vsix, model, "firstrun", timeout=900, extra=extra)
-    assert "Set Up Server" in results["firstNotification"] and "Open Walkthrough" in results["firstNotification"]
-    assert "Magicoder: Set Up" in results["statusBeforeSetup"]
-    assert results["envRecord"]["spec"] == f"{server_wheel}[cpu]"
-    python = results["settingsAfterSetup"]["machine:magicoder.pythonPath"]
-    assert python.endswith("/bin/python") and "/globalStorage/magicoder-lsp.magicoder-lsp/envs/env-" in python
-    assert "Magicoder: Get Model" in results["status"]
-    assert "int4 for CPU" in results["hubFigures"] and "downloads 13.5 GB" in results["hubFigures"]
-    assert results["model"].endswith("/models/tiny-magicoder-int4-cpu")  # the folder's name, precision, target
-    assert results["settingsAfterGetModel"]["machine:magicoder.model"] == results["model"]
-    assert "Magicoder CPU" in results["statusReady"]
-    assert results["ask"]["applied"] and results["afterAsk"] != (CLIENT / "e2e" / "sample.py").read_text()
-    assert "not an ONNX model" in results["badFolderMessage"]
-
-
-def test_vscode_untrusted_folder(vsix, model):
-    """Workspace trust on (e2e/untrusted.mjs): an untrusted folder whose settings name a script in it as
-    magicoder.pythonPath, and a package, a model and a tokenizer of its own; the extension serves in Restricted
-    Mode with the user's interpreter and model, and the script never runs, not even once the folder is trusted."""
-    results = code_server_scenario("untrusted.mjs", vsix, model, "untrusted", timeout=300)
-    assert results["scriptRan"] is None
-    assert "Magicoder CPU" in results["status"]
-    assert all(str(VENV_PYTHON) in line for line in results["startsTrusted"]), results["startsTrusted"]
-    assert results["afterAsk"] != (CLIENT / "e2e" / "sample.py").read_text()
-
-
-def test_neovim(model, tmp_path):
+def test_neovim(editor_model, tmp_path):
     """Headless Neovim 0.7 with the README's config: code action → command → applyEdit; inline completion."""
     require("nvim", VENV_PYTHON)
     sample = tmp_path / "sample.py"
@@ -415,7 +203,7 @@ def test_neovim(model, tmp_path):
     env = {
         **os.environ,
         "MAGICODER_PYTHON": str(VENV_PYTHON),
-        "MAGICODER_MODEL": str(model),
+        "MAGICODER_MODEL": str(editor_model),
         "MAGICODER_FILE": str(sample),
         "MAGICODER_RESULT": str(result),
     }
@@ -433,7 +221,7 @@ def test_neovim(model, tmp_path):
     assert results["applied_edits"] == 1 and results["ask"]["applied"], results
 
     async def expected() -> tuple[str, str]:
-        async with Oracle(model) as oracle:
+        async with Oracle(editor_model) as oracle:
             after_ask = await oracle.ask(sample.read_text(), ASK_RANGE)
             position = types.Position(**results["inline_position"])
             return after_ask, await oracle.inline(results["before_inline"], position)
