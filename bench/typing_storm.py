@@ -1,6 +1,7 @@
 """Typing storm: 2,000 keystrokes at 50/s, each with an inline-completion request, against the tiny model.
 
   .venv/bin/python -m bench.typing_storm [--keystrokes 2000] [--rate 50] [--burst 20] [--pause-ms 400] [--model DIR]
+                                        [--document-lines N] [--name storm]
 
 Like an editor: every keystroke is a didChange plus a new inlineCompletion request, and the
 previous unanswered one gets $/cancelRequest.  Keys come at 50/s in bursts of 20 with a 400 ms
@@ -10,7 +11,8 @@ superseded, the last one of a burst is answered.  Every 10th keystroke also send
 and of the cheap requests, how many completions were cancelled, the server's RSS before/after,
 whether a generation was still running afterwards, and the LSP overhead: end-to-end latency
 minus the engine's time from the server's log line (p50 over sequential requests).
-Writes bench/results/storm.json and its section of bench/results/RESULTS.md.
+The document is textwrap.py, or with ``--document-lines N`` N lines of it repeated.
+Writes bench/results/<name>.json (storm.json) and its section of bench/results/RESULTS.md.
 """
 
 from __future__ import annotations
@@ -21,13 +23,14 @@ import queue
 import sys
 import textwrap
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.lib.documents import module_lines
 from bench.lib.models import tiny_model
-from bench.lib.paths import RESULTS, TINY_MODEL
-from bench.lib.sections import publish
+from bench.lib.paths import TINY_MODEL
+from bench.lib.sections import add_output_options, publish_run
 from bench.lib.server_watch import logged_ms, rss_mb
 from bench.lib.stats import median, pct
 from scripted_editor.raw import RawServer
@@ -65,11 +68,15 @@ def inline_params(line: int, character: int) -> dict:
     }
 
 
-def source_file() -> tuple[str, str]:
-    """A real module (the stdlib's textwrap.py, ~5,000 tokens: more than the inline context budget)
-    split at a line in its middle, with a new function begun there: (before cursor, after cursor)."""
-    lines = Path(textwrap.__file__).read_text(encoding="utf-8").splitlines(keepends=True)
-    middle = next(i for i in range(len(lines) // 2, len(lines)) if lines[i].startswith("def "))
+def source_file(document_lines: int | None = None) -> tuple[str, str]:
+    """A real module (the stdlib's textwrap.py, ~5,000 tokens: more than the inline context budget; or
+    ``document_lines`` lines of it repeated) split at a line in its middle, with a new function begun there:
+    (before cursor, after cursor)."""
+    if document_lines is None:
+        lines = Path(textwrap.__file__).read_text(encoding="utf-8").splitlines(keepends=True)
+    else:
+        lines = module_lines(document_lines)
+    middle = next((i for i in range(len(lines) // 2, len(lines)) if lines[i].startswith("def ")), len(lines) // 2)
     return "".join(lines[:middle]) + "import os\n\n\ndef walk(root):\n    ", "\n\n\n" + "".join(lines[middle:])
 
 
@@ -78,8 +85,8 @@ class Typist:
 
     TYPED = "for name in sorted(os.listdir(root)):\n        print(name)\n    "
 
-    def __init__(self, server: TimedServer):
-        before, after = source_file()
+    def __init__(self, server: TimedServer, document_lines: int | None = None):
+        before, after = source_file(document_lines)
         self.server, self.version, self.typed = server, 1, 0
         self.line, self.col = before.count("\n"), len(before) - before.rfind("\n") - 1
         server.notify(
@@ -205,18 +212,24 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--burst", type=int, default=20, help="keystrokes typed without a pause")
     p.add_argument("--pause-ms", type=float, default=400.0, help="pause after each burst")
     p.add_argument("--model", type=Path, default=TINY_MODEL)
-    p.add_argument("--out", type=Path, default=RESULTS)
+    p.add_argument("--document-lines", type=int, help="type into this many lines of textwrap.py repeated")
+    add_output_options(p, "storm")
     return p.parse_args(argv)
 
 
 def ready_server(
-    server_args: Sequence[str], settings: dict | None = None, notifications: Sequence[tuple[str, dict]] = ()
+    server_args: Sequence[str],
+    settings: dict | None = None,
+    notifications: Sequence[tuple[str, dict]] = (),
+    server_cls: Callable[..., TimedServer] = TimedServer,
+    capabilities: dict | None = None,
 ) -> TimedServer:
     """The server (``server_args``: its command-line options; ``settings``: initializationOptions besides
     inlineMaxNewTokens 16; ``notifications`` sent after initialize, e.g. an API key), initialized, once it has
-    answered one completion (the model is loaded, or the remote server reached)."""
-    server = TimedServer(*server_args)
-    caps = {"textDocument": {"inlineCompletion": {}}, "workspace": {"applyEdit": True}}
+    answered one completion (the model is loaded, or the remote server reached). ``server_cls``: the client
+    (a TimedServer), ``capabilities``: the client's (default: inline completion and applyEdit)."""
+    server = server_cls(*server_args)
+    caps = capabilities or {"textDocument": {"inlineCompletion": {}}, "workspace": {"applyEdit": True}}
     server.initialize({"inlineMaxNewTokens": 16, **(settings or {})}, caps)
     for method, params in notifications:
         server.notify(method, params)
@@ -264,7 +277,7 @@ def settle(server: TimedServer) -> list:
 def observe(server: TimedServer, args: argparse.Namespace) -> Observed:
     """A warm-up storm, the measured storm, then the sequential overhead requests, on ``server`` (ready_server's),
     which is closed at the end."""
-    typist = Typist(server)
+    typist = Typist(server, args.document_lines)
     pause_s = args.pause_ms / 1000
     # The warm-up: arenas and pages reach their working size.
     warm_up = storm(typist, args.keystrokes // 4, args.rate, args.burst, pause_s)
@@ -312,21 +325,35 @@ def measure(args: argparse.Namespace) -> dict:
     return storm_numbers(args, observe(ready_server(("--model", str(args.model))), args))
 
 
+def document(args: argparse.Namespace) -> str:
+    """What the storm types into, in words."""
+    if args.document_lines is None:
+        return "a real module (textwrap.py, more than the 1,024-token inline context)"
+    lines = args.document_lines
+    return f"{lines:,} lines of a real module (textwrap.py repeated, more than the 1,024-token inline context)"
+
+
+def reproduce_options(args: argparse.Namespace) -> str:
+    """The options that made this run's document and section."""
+    lines = "" if args.document_lines is None else f" --document-lines {args.document_lines}"
+    return lines + ("" if args.name == "storm" else f" --name {args.name}")
+
+
 def report(args: argparse.Namespace, data: dict) -> list[str]:
     """The storm's section of RESULTS.md."""
     crashed, rss_before, rss_after = data["server_crashed"], data["rss_before_mb"], data["rss_after_mb"]
     return [
-        "## LSP server: typing storm",
+        "## LSP server: typing storm"
+        + ("" if args.document_lines is None else f" in a {args.document_lines:,}-line document"),
         "",
         f"{args.keystrokes} keystrokes at {args.rate:.0f}/s in bursts of {args.burst} "
         f"with {args.pause_ms:.0f} ms pauses, "
         f"against the tiny model ({args.model.name}), each a didChange "
         "plus an inlineCompletion request, the previous unanswered one cancelled; a codeAction every 10th keystroke. "
-        "The document is a real module (textwrap.py, more than the 1,024-token inline context) "
-        "typed into in its middle; "
+        f"The document is {document(args)} typed into in its middle; "
         "RSS is compared after a warm-up storm of a quarter of the keystrokes. Completion latency is from the request "
         "to the answer, the 150 ms debounce included. "
-        "Reproduce: `.venv/bin/python -m bench.typing_storm`.",
+        f"Reproduce: `.venv/bin/python -m bench.typing_storm{reproduce_options(args)}`.",
         "",
         "| measure | value | target |",
         "|---|---|---|",
@@ -349,7 +376,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     tiny_model(args.model)
     data = measure(args)
-    publish(args.out, "storm", data, report(args, data))
+    publish_run(args, data, report(args, data))
     return 0
 
 

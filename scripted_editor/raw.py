@@ -42,9 +42,9 @@ def read_messages(stream: IO[bytes]) -> Iterator[object]:
 class RawServer:
     """Frames written and read by hand; server-to-client requests are answered with null."""
 
-    def __init__(self, *args: str):
+    def __init__(self, *args: str, stderr: int | IO[bytes] = subprocess.DEVNULL):
         self.proc = subprocess.Popen(
-            [*SERVER, *args], cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+            [*SERVER, *args], cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr
         )
         assert self.proc.stdin is not None and self.proc.stdout is not None  # both are pipes
         self.stdin: IO[bytes] = self.proc.stdin
@@ -88,15 +88,26 @@ class RawServer:
             return False
         if message is None:
             raise ConnectionError("the server closed its output")
-        if "method" in message and "id" in message:  # the server asks something: answer null
-            self.send({"jsonrpc": "2.0", "id": message["id"], "result": None})
+        if "method" in message and "id" in message:  # the server asks something
+            self.send({"jsonrpc": "2.0", "id": message["id"], "result": self.answer(message)})
         elif "method" in message:
-            self.notifications.append(message)
+            self.notified(message)
         elif json.dumps(message.get("id")) in self._sent:
-            self.responses[json.dumps(message.get("id"))] = message
+            self.responded(message)
         else:
             self.unmatched.append(message)
         return True
+
+    # What a subclass may change: the answer to the server's requests and where its messages are kept.
+    def answer(self, request: dict) -> object:
+        """The result for a request from the server (here null, whatever it asks)."""
+        return None
+
+    def notified(self, message: dict) -> None:
+        self.notifications.append(message)
+
+    def responded(self, message: dict) -> None:
+        self.responses[json.dumps(message.get("id"))] = message
 
     def wait(self, msg_id: object, timeout: float = 10.0) -> dict:
         key, deadline = json.dumps(msg_id), time.monotonic() + timeout

@@ -68,3 +68,47 @@ def test_a_small_quality_benchmark_writes_its_section(tiny_model: Path, tmp_path
     assert data["tiny-humaneval"]["summary"]["instruction"]["cases"] == 2
     text = (tmp_path / "RESULTS.md").read_text()
     assert "<!-- section quality -->" in text and "| scripted | instruction | 4 / 4 | 100.0 % |" in text
+
+
+def test_a_short_soak_answers_every_request_and_reports_each_window(tiny_model: Path, tmp_path: Path) -> None:
+    from bench.soak import main
+
+    argv = ["--seconds", "20", "--window-minutes", "0.25", "--sample-seconds", "5"]
+    assert main([*argv, "--model", str(tiny_model), "--out", str(tmp_path)]) in (0, 1)  # 1: a target missed
+    data = json.loads((tmp_path / "soak.json").read_text())
+    assert data["duration_s"] == 20 and data["window_s"] == 15
+    assert [w["index"] for w in data["windows"]] == [0, 1]  # 0-15 s, 15-20 s
+    assert [s["label"] for s in data["samples"]][:5] == ["0", "0.08", "0.17", "0.25", "0.33"]
+    assert all(s["rss_mb"] > 0 and s["threads"] > 0 and s["fds"] > 0 for s in data["samples"])
+    totals, verdict, traffic = data["totals"], data["verdict"], data["traffic"]
+    assert totals["sent"] > 50 and totals["unanswered"] == 0 and totals["answered"] == totals["sent"]
+    assert totals["cancelled"] > 0  # superseded completions answered -32800
+    assert verdict["unanswered_ok"] and verdict["alive"] and data["exit_code"] == 0
+    assert traffic["keystrokes"] > 0 and traffic["opened"] > 12 and traffic["closed"] > 0 and traffic["asks"] > 0
+    for window in data["windows"]:
+        assert set(window["latency_ms"]) == {"inline", "codeAction", "ask"}
+        assert window["sent_total"] == window["answered_total"] and window["unanswered_total"] == 0
+    assert data["windows"][0]["latency_ms"]["codeAction"]["p50"] > 0
+    text = (tmp_path / "RESULTS.md").read_text()
+    assert "<!-- section soak -->" in text and "| requests sent / answered / unanswered |" in text
+
+
+def test_a_small_edit_cost_run_writes_its_section(tmp_path: Path) -> None:
+    from bench.edit_cost import main
+
+    assert main(["--sizes", "50", "500", "--edits", "5", "--rounds", "2", "--out", str(tmp_path)]) == 0
+    data = json.loads((tmp_path / "edit_cost.json").read_text())
+    assert [size["lines"] for size in data["sizes"]] == [50, 500]
+    assert all(size["request_alone_p50_ms"] > 0 and size["per_edit_p50_ms"] >= 0 for size in data["sizes"])
+    assert "<!-- section edit-cost -->" in (tmp_path / "RESULTS.md").read_text()
+
+
+def test_a_small_many_documents_run_answers_every_completion(tmp_path: Path) -> None:
+    from bench.many_documents import main
+
+    argv = ["--documents", "1", "3", "--lines", "200", "--keystrokes", "45", "--out", str(tmp_path)]
+    assert main(argv) == 0
+    data = json.loads((tmp_path / "many_documents.json").read_text())
+    assert [s["documents"] for s in data["servers"]] == [1, 3]
+    assert all(s["keystrokes"] == 45 and s["new_line_keystrokes"] >= 1 and s["p50_ms"] > 0 for s in data["servers"])
+    assert "<!-- section many-documents -->" in (tmp_path / "RESULTS.md").read_text()

@@ -1,5 +1,5 @@
-"""What the benchmarks read of a running process and of the server's log: memory from /proc, timings from
-the server's one log line per answered request."""
+"""What the benchmarks read of a running process and of the server's log: memory, threads and open files from
+/proc, timings from the server's one log line per answered request."""
 
 from __future__ import annotations
 
@@ -30,6 +30,19 @@ def hwm_mb(pid: int) -> float:
     if found is None:
         raise LookupError(f"/proc/{pid}/status has no VmHWM")
     return found
+
+
+def thread_count(pid: int) -> int:
+    """The process's threads now (/proc/PID/status: Threads)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("Threads:"):
+            return int(line.split()[1])
+    raise LookupError(f"/proc/{pid}/status has no Threads")
+
+
+def open_fds(pid: int) -> int:
+    """How many file descriptors the process holds open now."""
+    return sum(1 for _ in Path(f"/proc/{pid}/fd").iterdir())
 
 
 def logged_ms(message: str) -> tuple[float, float] | None:

@@ -13,7 +13,11 @@ pygls 2.1.1, as measured:
 - fails ``shutdown`` with an InternalError when requests are in flight (it cancels their futures
   while iterating over the dict their callbacks remove them from): here it iterates over a copy;
 - keeps the future of every notification handled by a generator (its own didOpen/didChange/didClose
-  handlers) in ``_request_futures`` for ever, ~2 kB a keystroke: here it is removed once done.
+  handlers) in ``_request_futures`` for ever, ~2 kB a keystroke: here it is removed once done;
+- keeps, likewise, the task of every handler a generator request handler yields to (its own
+  workspace/executeCommand runs each command so, under an id of its own that nothing pops): every Ask
+  left its task there, and a failed or cancelled one its exception's frames, the document with them:
+  here it is removed once done.
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ WORK_DONE_TOKEN: contextvars.ContextVar[types.ProgressToken | None] = contextvar
     "work_done_token", default=None
 )
 _IN_NOTIFICATION: contextvars.ContextVar[bool] = contextvars.ContextVar("in_notification", default=False)
+_IN_GENERATOR: contextvars.ContextVar[bool] = contextvars.ContextVar("in_generator", default=False)
 
 
 @attrs.define
@@ -174,10 +179,18 @@ class MagicoderProtocol(DocumentSync):
         finally:
             _IN_NOTIFICATION.reset(inside)
 
+    def _run_generator(self, future: Any, *, gen: Any, result_future: Any) -> None:
+        inside = _IN_GENERATOR.set(True)
+        try:
+            super()._run_generator(future, gen=gen, result_future=result_future)
+        finally:
+            _IN_GENERATOR.reset(inside)
+
     def _execute_handler(self, msg_id: Any, handler: Any, callback: Any, args: Any = None, kwargs: Any = None) -> None:
         super()._execute_handler(msg_id, handler, callback, args, kwargs)
-        future = self._request_futures.get(msg_id) if _IN_NOTIFICATION.get() else None
-        if future is not None:  # a notification's: nothing will ever answer it and pop it
+        unanswered = _IN_NOTIFICATION.get() or _IN_GENERATOR.get()
+        future = self._request_futures.get(msg_id) if unanswered else None
+        if future is not None:  # a notification's, or a generator's step: nothing will ever answer it and pop it
             future.add_done_callback(lambda _: self._request_futures.pop(msg_id, None))
 
     def _refusal(self, method: str) -> tuple[int, str] | None:
