@@ -9,7 +9,6 @@ from contextlib import contextmanager
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 
-from ..changelog import text_changes
 from ..errors import LspError
 from ..handlers import config
 from ..handlers.actions import ASK_COMMAND, KINDS, code_actions
@@ -67,20 +66,6 @@ def register(server: MagicoderServer) -> MagicoderServer:
     @server.feature(API_KEY_NOTIFICATION)
     def api_key(ls: MagicoderServer, params: object) -> None:
         config.api_key(ls, params)  # the params hold a secret: never logged
-
-    # After the document store's own handling (sync.py): the change log that answers are placed through.
-    @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
-    def did_open(ls: MagicoderServer, params: types.DidOpenTextDocumentParams) -> None:
-        ls.change_log.opened(params.text_document.uri, params.text_document.version)
-
-    @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
-    def did_change(ls: MagicoderServer, params: types.DidChangeTextDocumentParams) -> None:
-        document = params.text_document
-        ls.change_log.changed(document.uri, document.version, text_changes(params.content_changes))
-
-    @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
-    def did_close(ls: MagicoderServer, params: types.DidCloseTextDocumentParams) -> None:
-        ls.change_log.closed(params.text_document.uri)
 
     @server.feature(types.WINDOW_WORK_DONE_PROGRESS_CANCEL)
     def progress_cancel(ls: MagicoderServer, params: types.WorkDoneProgressCancelParams) -> None:

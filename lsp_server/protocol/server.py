@@ -78,7 +78,7 @@ class MagicoderServer(LanguageServer):
         self._cancelled_ids: deque[int | str] = deque(maxlen=CANCELLED_IDS_KEPT)
         self._parent_watch: ParentWatch | None = None
         self.exit_code = 0
-        self.change_log = ChangeLog()  # fed by didOpen/didChange/didClose (features.py)
+        self.change_log = ChangeLog()  # filled by DocumentSync beside the store
 
     # -- documents -------------------------------------------------------------------------
     @property
